@@ -1,0 +1,26 @@
+"""Shared fixtures: a moto server process for the whole session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+from tests.support.motoserver import MotoServer
+
+# A few dozen examples per property keeps the suite inside its budget;
+# HYPOTHESIS_PROFILE=deep runs many more locally.
+settings.register_profile("ci", max_examples=30, deadline=None)
+settings.register_profile("deep", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """One moto server process shared by the session's integration tests."""
+    server = MotoServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
