@@ -1,0 +1,134 @@
+"""Logical ids and physical names, derived from ``prefix`` in one place.
+
+Builders refer to each other's resources only through these names, so two
+systems with different prefixes never collide and no builder string-matches
+another's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import Sub
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every logical id a Watchbot system uses; all start with the prefix."""
+
+    prefix: str
+    fifo: bool = False
+
+    def id(self, suffix: str) -> str:
+        return f"{self.prefix}{suffix}"
+
+    # -- queue and topic
+    @property
+    def queue(self) -> str:
+        return self.id("Queue")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self.id("DeadLetterQueue")
+
+    @property
+    def queue_policy(self) -> str:
+        return self.id("QueuePolicy")
+
+    @property
+    def topic(self) -> str:
+        return self.id("Topic")
+
+    @property
+    def topic_subscription(self) -> str:
+        return self.id("TopicSubscription")
+
+    @property
+    def notification_topic(self) -> str:
+        return self.id("NotificationTopic")
+
+    # -- task and service
+    @property
+    def log_group(self) -> str:
+        return self.id("LogGroup")
+
+    @property
+    def task_role(self) -> str:
+        return self.id("TaskRole")
+
+    @property
+    def execution_role(self) -> str:
+        return self.id("ExecutionRole")
+
+    @property
+    def task_definition(self) -> str:
+        return self.id("TaskDefinition")
+
+    @property
+    def service(self) -> str:
+        return self.id("Service")
+
+    # -- scaling
+    @property
+    def scaling_role(self) -> str:
+        return self.id("ScalingRole")
+
+    @property
+    def scaling_target(self) -> str:
+        return self.id("ScalingTarget")
+
+    @property
+    def scale_out_policy(self) -> str:
+        return self.id("ScaleOutPolicy")
+
+    @property
+    def scale_out_alarm(self) -> str:
+        return self.id("ScaleOutAlarm")
+
+    @property
+    def scale_in_policy(self) -> str:
+        return self.id("ScaleInPolicy")
+
+    @property
+    def scale_in_alarm(self) -> str:
+        return self.id("ScaleInAlarm")
+
+    # -- alarms, metrics, dashboard
+    def alarm(self, metric: str) -> str:
+        return self.id(f"{metric}Alarm")
+
+    def metric_filter(self, metric: str) -> str:
+        return self.id(f"{metric}MetricFilter")
+
+    @property
+    def dashboard(self) -> str:
+        return self.id("Dashboard")
+
+    # -- reduce mode and webhook
+    @property
+    def progress_table(self) -> str:
+        return self.id("ProgressTable")
+
+    def webhook(self, part: str) -> str:
+        return self.id(f"Webhook{part}")
+
+    # -- physical names (unique per stack, region and prefix)
+    def physical(self, suffix: str) -> Sub:
+        """``<stack>-<prefix><suffix>``: readable in the console, unique per prefix."""
+        return Sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
+
+    @property
+    def queue_name(self) -> Sub:
+        return self.physical("Queue.fifo" if self.fifo else "Queue")
+
+    @property
+    def dead_letter_queue_name(self) -> Sub:
+        return self.physical("DeadLetterQueue.fifo" if self.fifo else "DeadLetterQueue")
+
+    @property
+    def log_group_name(self) -> Sub:
+        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+
+    def metric_name(self, metric: str) -> Sub:
+        """Log metrics carry stack and prefix so two systems never share a metric."""
+        return Sub(f"{metric}-${{AWS::StackName}}-{self.prefix}")
