@@ -30,7 +30,22 @@ class OptionsError(WatchbotError, ValueError):
 class MergeConflictError(WatchbotError, ValueError):
     """Two templates define the same key of a section differently."""
 
-    def __init__(self, section: str, key: str) -> None:
+    def __init__(self, section: str, key: str, detail: str = "") -> None:
         self.section = section
         self.key = key
-        super().__init__(f"merge conflict: {section} {key!r} is defined twice with different content")
+        self.detail = detail
+        super().__init__(f"merge conflict: {section} {key!r} "
+                         + (detail or "is defined twice with different content"))
+
+
+class SourceError(WatchbotError):
+    """A source file (TOML, YAML, JSON or Python) cannot be turned into a template.
+
+    ``origin`` names the file or module; the message is one line that starts
+    with it, and says where (line, column) when the parser knows.
+    """
+
+    def __init__(self, origin: str, problem: str) -> None:
+        self.origin = origin
+        self.problem = problem
+        super().__init__(f"{origin}: {problem}")

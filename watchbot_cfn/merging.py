@@ -1,0 +1,176 @@
+"""Merge troposphere Templates and plain CloudFormation dicts into one Template.
+
+Several Watchbot systems (one per ``prefix``) and the user's own template
+parts end up in one stack. Nothing is ever silently overwritten:
+
+* a logical id that repeats within a keyed section (Parameters, Mappings,
+  Conditions, Resources, Outputs, Rules) is fine when both definitions render
+  to the same JSON, and raises :class:`MergeConflictError` when they differ;
+  a Parameter and a Resource may not share a logical id either;
+* ``Metadata`` is deep-merged (every system writes
+  ``Metadata.WatchbotCfn.<prefix>``); only differing leaves conflict;
+* ``AWSTemplateFormatVersion`` and ``Globals`` must agree;
+* ``Transform`` is the ordered union of every template's transforms;
+* ``Description``: the distinct descriptions are joined with ``" | "`` in
+  argument order (so a user's own description, given first, leads); a result
+  longer than CloudFormation's 1,024 characters raises, rather than being cut;
+  ``merge(..., description="...")`` sets it explicitly instead.
+
+The result is a plain ``troposphere.Template`` (not a ``WatchbotTemplate``): keep
+each system's own template object for its ``.ref``. Troposphere objects are
+shared with the inputs, not copied; plain-dict parts are stored as given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from troposphere import Template, encode_to_dict
+
+from watchbot_cfn.errors import MergeConflictError
+
+__all__ = ["merge", "MAX_DESCRIPTION"]
+
+#: CloudFormation's limit on a template description, in characters.
+MAX_DESCRIPTION = 1024
+
+#: CloudFormation section -> troposphere Template attribute, for keyed sections.
+_KEYED = {
+    "Parameters": "parameters",
+    "Mappings": "mappings",
+    "Conditions": "conditions",
+    "Resources": "resources",
+    "Outputs": "outputs",
+    "Rules": "rules",
+}
+
+KNOWN_SECTIONS = frozenset(
+    {"AWSTemplateFormatVersion", "Description", "Metadata", "Transform", "Globals", *_KEYED}
+)
+
+
+def merge(*templates: Template | Mapping[str, Any], description: str | None = None) -> Template:
+    """Combine templates; identical repeats are kept once, differing ones raise.
+
+    Each argument is a troposphere ``Template`` or a CloudFormation template as
+    a dict (for example ``json.load`` of an existing template). ``description``,
+    when given, is the merged template's Description and the inputs' own
+    descriptions are not used.
+    """
+    merged = Template()
+    descriptions: list[str] = []
+    transforms: list[Any] = []
+    for part in templates:
+        sections = _sections(part)
+        for section, attribute in _KEYED.items():
+            for key, value in sections.get(section, {}).items():
+                _add_keyed(getattr(merged, attribute), section, key, value)
+        _add_version(merged, sections.get("AWSTemplateFormatVersion"))
+        if sections.get("Globals") is not None:
+            _add_globals(merged, sections["Globals"])
+        description = sections.get("Description")
+        if description and description not in descriptions:
+            descriptions.append(description)
+        for transform in _as_list(sections.get("Transform")):
+            if transform not in transforms:
+                transforms.append(transform)
+        if sections.get("Metadata"):
+            _deep_merge(merged.metadata, sections["Metadata"], "")
+    _check_shared_ids(merged)
+    if description is not None:
+        merged.description = description
+    elif descriptions:
+        merged.description = _join_descriptions(descriptions)
+    if transforms:
+        merged.transform = transforms[0] if len(transforms) == 1 else transforms
+    return merged
+
+
+def _sections(part: Template | Mapping[str, Any]) -> dict[str, Any]:
+    """The sections of one input, keeping troposphere objects as they are."""
+    if isinstance(part, Template):
+        return {
+            "AWSTemplateFormatVersion": part.version,
+            "Description": part.description,
+            "Metadata": part.metadata,
+            "Transform": part.transform,
+            "Globals": part.globals,
+            **{section: getattr(part, attribute) for section, attribute in _KEYED.items()},
+        }
+    if not isinstance(part, Mapping):
+        raise TypeError(f"merge() takes troposphere Templates or dicts, not {type(part).__name__}")
+    unknown = sorted(set(part) - KNOWN_SECTIONS)
+    if unknown:
+        raise ValueError(f"not a CloudFormation template section: {', '.join(unknown)}")
+    for section in _KEYED:
+        if section in part and not isinstance(part[section], Mapping):
+            raise ValueError(f"CloudFormation section {section} must be an object")
+    return dict(part)
+
+
+def _json_form(value: Any) -> Any:
+    return encode_to_dict(value)
+
+
+def _add_keyed(target: dict[str, Any], section: str, key: str, value: Any) -> None:
+    if key in target:
+        if target[key] is not value and _json_form(target[key]) != _json_form(value):
+            raise MergeConflictError(section, key)
+        return
+    target[key] = value
+
+
+def _add_version(merged: Template, version: str | None) -> None:
+    if version is None:
+        return
+    if merged.version is not None and merged.version != version:
+        raise MergeConflictError("AWSTemplateFormatVersion", version,
+                                 f"differs from {merged.version!r}; every template must use the same version")
+    merged.version = version
+
+
+def _add_globals(merged: Template, value: Any) -> None:
+    if merged.globals is not None and _json_form(merged.globals) != _json_form(value):
+        raise MergeConflictError("Globals", "Globals")
+    merged.globals = value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _deep_merge(target: dict[str, Any], incoming: Mapping[str, Any], path: str) -> None:
+    """Merge dicts recursively; a leaf (anything not a dict) must match exactly."""
+    for key, value in incoming.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in target:
+            target[key] = _copy_dicts(value)
+        elif isinstance(target[key], dict) and isinstance(value, Mapping):
+            _deep_merge(target[key], value, where)
+        elif _json_form(target[key]) != _json_form(value):
+            raise MergeConflictError("Metadata", where)
+
+
+def _copy_dicts(value: Any) -> Any:
+    """Copy nested dicts so later merges never write into an input's Metadata."""
+    if isinstance(value, Mapping):
+        return {k: _copy_dicts(v) for k, v in value.items()}
+    return value
+
+
+def _check_shared_ids(merged: Template) -> None:
+    """Ref resolves Parameters and Resources from one namespace: a shared id is a conflict."""
+    for key in sorted(set(merged.parameters) & set(merged.resources)):
+        raise MergeConflictError("Parameters/Resources", key, "is both a Parameter and a Resource")
+
+
+def _join_descriptions(descriptions: list[str]) -> str:
+    joined = " | ".join(descriptions)
+    if len(joined) > MAX_DESCRIPTION:
+        raise MergeConflictError(
+            "Description", "Description",
+            f"the {len(descriptions)} descriptions joined are {len(joined)} characters, more than "
+            f"CloudFormation's {MAX_DESCRIPTION}; pass merge(..., description=...)")
+    return joined
