@@ -1,0 +1,142 @@
+"""Generate the option reference (docs/options.md) from the option definitions.
+
+The definitions in ``watchbot_cfn.options`` are the single source: a test
+compares docs/options.md with :func:`options_markdown`, so the docs cannot
+drift. Regenerate with ``watchbot-cfn options --markdown > docs/options.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+__all__ = ["GROUP_TITLES", "OptionDoc", "format_default", "option_docs", "options_markdown", "options_text"]
+
+REGENERATE = "watchbot-cfn options --markdown > docs/options.md"
+
+GROUP_TITLES = {
+    "core": "System, image, container and queue",
+    "alarms": "Notifications, alarms and dashboard",
+    "scaling": "Scaling",
+    "reduce": "Reduce mode (progress table)",
+    "webhook": "Webhook",
+}
+
+
+@dataclass(frozen=True)
+class OptionDoc:
+    """What the docs and ``watchbot-cfn options`` show for one option."""
+
+    name: str
+    group: str
+    doc: str
+    default: str  # as written in a TOML source file; "required" when there is none
+    legacy: str | None
+    intrinsic: bool
+
+    @property
+    def required(self) -> bool:
+        return self.default == "required"
+
+
+def format_default(spec: dataclasses.Field) -> str:
+    """The default as a TOML reader would write it: ``true``, ``"EC2"``, ``[]``."""
+    if spec.default is not dataclasses.MISSING:
+        value: Any = spec.default
+    elif spec.default_factory is not dataclasses.MISSING:
+        value = spec.default_factory()
+    else:
+        return "required"
+    return _toml_literal(value)
+
+
+def _toml_literal(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def option_docs() -> list[OptionDoc]:
+    """Every option, in declaration order."""
+    from watchbot_cfn.options import option_specs
+
+    return [
+        OptionDoc(name=spec.name, group=spec.metadata.get("group", "core"), doc=spec.metadata.get("doc", ""),
+                  default=format_default(spec), legacy=spec.metadata.get("legacy"),
+                  intrinsic=bool(spec.metadata.get("intrinsic")))
+        for spec in option_specs()
+    ]
+
+
+def _grouped(docs: Iterable[OptionDoc]) -> dict[str, list[OptionDoc]]:
+    groups: dict[str, list[OptionDoc]] = {}
+    for doc in docs:
+        groups.setdefault(doc.group, []).append(doc)
+    return groups
+
+
+def _title(group: str) -> str:
+    return GROUP_TITLES.get(group, group.replace("_", " ").capitalize())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def options_markdown() -> str:
+    """The whole of docs/options.md."""
+    docs = option_docs()
+    lines = [
+        "# Options",
+        "",
+        "Every option of `watchbot_cfn.template()` and of a source file's option table.",
+        f"Generated from `watchbot_cfn/options.py`; regenerate with `{REGENERATE}`.",
+        "",
+        "- **Original name**: the option's name in the JavaScript Watchbot, where it had one. "
+        "Options are snake_case here; the original camelCase names are rejected with a hint.",
+        "- **Intrinsic**: whether a CloudFormation intrinsic (`{ Ref = \"GitSha\" }`, `!Sub ...`) is accepted "
+        "in place of a literal value.",
+        "- **Default**: as you would write it in TOML; *required* options have none, *unset* ones are "
+        "derived or left out of the template. "
+        "One of `notification_email` or `notification_topic` is also required.",
+        "",
+    ]
+    for group, members in _grouped(docs).items():
+        lines += [f"## {_title(group)}", "",
+                  "| Option | Original name | Default | Intrinsic | Description |",
+                  "|---|---|---|---|---|"]
+        for doc in members:
+            legacy = f"`{doc.legacy}`" if doc.legacy else ""
+            default = {"required": "*required*", "none": "*unset*"}.get(doc.default, f"`{_cell(doc.default)}`")
+            lines.append(f"| `{doc.name}` | {legacy} | {default} | {'yes' if doc.intrinsic else 'no'} "
+                         f"| {_cell(doc.doc)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def options_text() -> str:
+    """A plain listing for the terminal: name, default and doc, grouped."""
+    lines: list[str] = []
+    for group, members in _grouped(option_docs()).items():
+        lines.append(f"{_title(group)}:")
+        width = max(len(doc.name) for doc in members)
+        for doc in members:
+            extras = [f"default {doc.default}" if not doc.required else "required"]
+            if doc.legacy and doc.legacy != doc.name:
+                extras.append(f"was {doc.legacy}")
+            if doc.intrinsic:
+                extras.append("intrinsic ok")
+            lines.append(f"  {doc.name:<{width}}  {doc.doc} [{'; '.join(extras)}]")
+        lines.append("")
+    return "\n".join(lines)
