@@ -328,8 +328,12 @@ class Options:
                                      group="scaling")
     scale_in_cooldown: int = option("Seconds after a scale-in before the next one.", 300,
                                     check=int_range(0, 86_400), group="scaling")
-    scale_out_period: int = option("Period in seconds of the scale-out alarm.", 60, check=one_of(10, 30, 60, 120,
-                                   180, 240, 300, 600, 900), group="scaling")
+    scale_out_period: int = option("Period in seconds of the scale-out alarm (SQS publishes one value a "
+                                   "minute, so 60 is the shortest that sees data).", 60,
+                                   check=one_of(60, 120, 180, 240, 300, 600, 900), group="scaling")
+    scale_out_step: int | None = option("queue-depth mode: tasks added per scale-out step; defaults to "
+                                        "max(1, min(100, round(max_size / 10))), or 1 when max_size is an "
+                                        "intrinsic.", None, check=int_range(1, 10_000), group="scaling")
     scale_in_idle_minutes: int = option("Minutes the queue must be empty (visible + in flight) before "
                                         "scaling in to min_size.", 10, check=int_range(1, 1440), group="scaling")
     target_latency: int = option("backlog-per-task mode: seconds a new message may acceptably wait.", 300,
