@@ -112,6 +112,27 @@ class Names:
     def webhook(self, part: str) -> str:
         return self.id(f"Webhook{part}")
 
+    # -- outputs (read by the operator tools to find a system's queues and logs)
+    @property
+    def cluster_output(self) -> str:
+        return self.id("ClusterArn")
+
+    @property
+    def queue_url_output(self) -> str:
+        return self.id("QueueUrl")
+
+    @property
+    def dead_letter_queue_url_output(self) -> str:
+        return self.id("DeadLetterQueueUrl")
+
+    @property
+    def log_group_output(self) -> str:
+        return self.id("LogGroupName")
+
+    @property
+    def topic_output(self) -> str:
+        return self.id("TopicArn")
+
     # -- physical names (unique per stack, region and prefix)
     def physical(self, suffix: str) -> Sub:
         """``<stack>-<prefix><suffix>``: readable in the console, unique per prefix."""

@@ -1,12 +1,200 @@
-"""Placeholder builder: filled in by its own change."""
+"""The task role (what the watcher and the worker may do) and the execution role
+(what ECS needs to start the container).
+
+Every statement is built with awacs and scoped to this system's own resources:
+the task role reads and deletes on its own queue only, publishes to its own
+topic only, and gets the user's ``permissions`` in a separate policy so they
+are easy to audit. No statement grants ``Principal: {AWS: "*"}``.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import awacs.dynamodb
+import awacs.ecr
+import awacs.logs
+import awacs.secretsmanager
+import awacs.sns
+import awacs.sqs
+import awacs.ssm
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import AWSHelperFn, GetAtt, Ref, Sub
+from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 
+__all__ = ["build", "ecr_repository_arn", "needs_execution_role", "secret_resources"]
+
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+POLICY_VERSION = "2012-10-17"
+
+#: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
+ECR_IMAGE = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9._/-]+?)(?::[\w.-]+|@sha256:[0-9a-f]+)?"
+)
+
 
 def build(options: Options, names: Names) -> list[Any]:
-    return []
+    resources: list[Any] = [_task_role(options, names)]
+    if needs_execution_role(options):
+        resources.append(_execution_role(options, names))
+    return resources
+
+
+def needs_execution_role(options: Options) -> bool:
+    """Fargate always needs one; EC2 only to pull from private ECR or to read secrets.
+
+    On EC2 with a non-ECR image and no secrets, the container instance role
+    (which the awslogs driver falls back to) is enough.
+    """
+    return options.is_fargate or bool(options.secrets) or ecr_repository_arn(options) is not None
+
+
+# --- task role ----------------------------------------------------------------
+
+def _task_role(options: Options, names: Names) -> Role:
+    policies = [Policy(PolicyName="watchbot", PolicyDocument=_watcher_policy(options, names))]
+    if options.permissions:
+        policies.append(Policy(PolicyName="worker", PolicyDocument={"Version": POLICY_VERSION,
+                                                                    "Statement": list(options.permissions)}))
+    return Role(
+        names.task_role,
+        Description=f"Watchbot system {names.prefix}: what the watcher and the worker may do",
+        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=True),
+        Policies=policies,
+    )
+
+
+def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
+    statements = [
+        Statement(
+            Sid="WorkQueue",
+            Effect=Allow,
+            Action=[awacs.sqs.ReceiveMessage, awacs.sqs.DeleteMessage, awacs.sqs.ChangeMessageVisibility,
+                    awacs.sqs.GetQueueAttributes],
+            Resource=[GetAtt(names.queue, "Arn")],
+        )
+    ]
+    if not options.fifo:
+        statements.append(Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
+                                    Resource=[Ref(names.topic)]))
+    if options.reduce:
+        statements.append(Statement(
+            Sid="ProgressTable",
+            Effect=Allow,
+            Action=[awacs.dynamodb.GetItem, awacs.dynamodb.PutItem, awacs.dynamodb.UpdateItem],
+            Resource=[GetAtt(names.progress_table, "Arn")],
+        ))
+    return PolicyDocument(Version=POLICY_VERSION, Statement=statements)
+
+
+def _assume_by_ecs_tasks(same_account_only: bool) -> PolicyDocument:
+    statement = Statement(Effect=Allow, Principal=Principal("Service", [ECS_TASKS_SERVICE]), Action=[AssumeRole])
+    if same_account_only:
+        # Confused-deputy guard: only ECS acting for this account may assume the role.
+        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
+    return PolicyDocument(Version=POLICY_VERSION, Statement=[statement])
+
+
+# --- execution role -----------------------------------------------------------
+
+def _execution_role(options: Options, names: Names) -> Role:
+    statements = [
+        Statement(
+            Sid="Logs",
+            Effect=Allow,
+            Action=[awacs.logs.CreateLogStream, awacs.logs.PutLogEvents],
+            Resource=[GetAtt(names.log_group, "Arn")],
+        )
+    ]
+    repository = ecr_repository_arn(options)
+    if repository is not None:
+        statements += [
+            # GetAuthorizationToken has no resource type; it only returns a login token.
+            Statement(Sid="EcrLogin", Effect=Allow, Action=[awacs.ecr.GetAuthorizationToken], Resource=["*"]),
+            Statement(
+                Sid="EcrPull",
+                Effect=Allow,
+                Action=[awacs.ecr.BatchCheckLayerAvailability, awacs.ecr.GetDownloadUrlForLayer,
+                        awacs.ecr.BatchGetImage],
+                Resource=[repository],
+            ),
+        ]
+    secrets_manager, parameters = secret_resources(options)
+    if secrets_manager:
+        statements.append(Statement(Sid="Secrets", Effect=Allow, Action=[awacs.secretsmanager.GetSecretValue],
+                                    Resource=secrets_manager))
+    if parameters:
+        statements.append(Statement(Sid="Parameters", Effect=Allow, Action=[awacs.ssm.GetParameters],
+                                    Resource=parameters))
+    return Role(
+        names.execution_role,
+        Description=f"Watchbot system {names.prefix}: lets ECS pull the image, ship logs and read secrets",
+        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=False),
+        Policies=[Policy(PolicyName="execution",
+                         PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements))],
+    )
+
+
+def ecr_repository_arn(options: Options) -> Any:
+    """ARN of the ECR repository the image comes from, or None when it is not in ECR.
+
+    The default image lives in ``<service>`` of this account and region; a
+    literal ECR URI names its own; an image given as an intrinsic may be any
+    repository of this account and region.
+    """
+    if options.image is None:
+        return _sub_arn(awacs.ecr.ARN(resource=f"repository/{options.service}", region="${AWS::Region}",
+                                      account="${AWS::AccountId}"))
+    if isinstance(options.image, AWSHelperFn):
+        return _sub_arn(awacs.ecr.ARN(resource="repository/*", region="${AWS::Region}",
+                                      account="${AWS::AccountId}"))
+    found = ECR_IMAGE.fullmatch(options.image)
+    if found is None:
+        return None
+    return awacs.ecr.ARN(resource=f"repository/{found['repository']}", region=found["region"],
+                         account=found["account"]).JSONrepr()
+
+
+def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
+    """(Secrets Manager ARNs, SSM parameter ARNs) the execution role may read.
+
+    A secret given as an intrinsic could be either kind, so it goes in both
+    lists; granting ssm on a Secrets Manager ARN (or the reverse) matches nothing.
+    """
+    secrets_manager: list[Any] = []
+    parameters: list[Any] = []
+    for value in options.secrets.values():
+        if isinstance(value, AWSHelperFn):
+            secrets_manager.append(value)
+            parameters.append(value)
+        elif ":secretsmanager:" in value:
+            secrets_manager.append(_secret_arn(value))
+        elif value.startswith("arn:"):
+            parameters.append(value)
+        else:  # a parameter name in this account and region
+            parameters.append(_sub_arn(awacs.ssm.ARN(resource="parameter/" + value.lstrip("/"),
+                                                     region="${AWS::Region}", account="${AWS::AccountId}")))
+    return _unique(secrets_manager), _unique(parameters)
+
+
+def _secret_arn(value_from: str) -> str:
+    """Drop the ``:json-key:version-stage:version-id`` suffix ECS allows after a secret ARN."""
+    return ":".join(value_from.split(":")[:7])
+
+
+def _sub_arn(arn: awacs.aws.BaseARN) -> Sub:
+    return Sub(arn.JSONrepr())
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if not any(value is other or (not isinstance(value, AWSHelperFn) and value == other) for other in seen):
+            seen.append(value)
+    return seen

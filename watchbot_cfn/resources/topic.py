@@ -1,12 +1,58 @@
-"""Placeholder builder: filled in by its own change."""
+"""The SNS topic that feeds a standard work queue, and the queue policy it needs.
+
+FIFO systems have no topic: producers send to the queue directly with a
+message group id. The queue policy lets exactly this topic send, through the
+SNS service principal and an ``aws:SourceArn`` condition, never ``AWS: *``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import awacs.sqs
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
+from troposphere import GetAtt, Ref
+from troposphere.sns import SubscriptionResource, Topic
+from troposphere.sqs import QueuePolicy
+
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 
+__all__ = ["build"]
+
+SNS_SERVICE = "sns.amazonaws.com"
+
 
 def build(options: Options, names: Names) -> list[Any]:
-    return []
+    if options.fifo:
+        return []
+    return [
+        Topic(names.topic, DisplayName=f"Watchbot {names.prefix} work topic"),
+        SubscriptionResource(
+            names.topic_subscription,
+            TopicArn=Ref(names.topic),
+            Protocol="sqs",
+            Endpoint=GetAtt(names.queue, "Arn"),
+        ),
+        _queue_policy(names),
+    ]
+
+
+def _queue_policy(names: Names) -> QueuePolicy:
+    return QueuePolicy(
+        names.queue_policy,
+        Queues=[Ref(names.queue)],
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Sid="OnlyTheWorkTopicSends",
+                    Effect=Allow,
+                    Principal=Principal("Service", [SNS_SERVICE]),
+                    Action=[awacs.sqs.SendMessage],
+                    Resource=[GetAtt(names.queue, "Arn")],
+                    Condition=Condition(ArnEquals("aws:SourceArn", Ref(names.topic))),
+                )
+            ],
+        ),
+    )
