@@ -125,12 +125,96 @@ def mounts_check(value: Any) -> None:
     entries = value.split(",") if isinstance(value, str) else value
     if not isinstance(entries, (list, tuple)):
         raise Invalid("expected a list of 'containerPath' or 'hostPath:containerPath' strings")
+    containers: list[str] = []
     for entry in entries:
         if not isinstance(entry, str):
             raise Invalid("expected a list of 'containerPath' or 'hostPath:containerPath' strings")
-        for path in entry.strip().split(":"):
+        paths = entry.strip().split(":")
+        if len(paths) > 2:
+            raise Invalid(f"expected 'containerPath' or 'hostPath:containerPath', not {entry!r}")
+        for path in paths:
             if not path.startswith("/"):
                 raise Invalid(f"mount paths must be absolute, not {entry!r}")
+        containers.append(paths[-1])
+    repeated = sorted({c for c in containers if containers.count(c) > 1})
+    if repeated:
+        raise Invalid(f"each container path may be mounted once; repeated: {repeated}")
+
+
+def aws_id(kind: str) -> Check:
+    """EC2 ids such as ``subnet-0123abcd`` (8 or 17 hex digits)."""
+    def check(value: Any) -> None:
+        if not isinstance(value, str) or not re.fullmatch(rf"{kind}-([0-9a-f]{{8}}|[0-9a-f]{{17}})", value):
+            raise Invalid(f"expected ids such as {kind}-0123abcd (8 or 17 hex digits), not {value!r}")
+
+    return check
+
+
+def docker_tag(value: Any) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
+        raise Invalid("expected an image tag: letters, digits, '_', '.', '-' (up to 128), such as a git sha")
+
+
+def task_family(value: Any) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", value):
+        raise Invalid("expected letters, digits, '-' and '_' (up to 255)")
+
+
+def secret_map(value: Any) -> None:
+    """Variable name -> Secrets Manager ARN, SSM parameter ARN or SSM parameter name."""
+    if not isinstance(value, dict):
+        raise Invalid("expected a mapping of variable names to secret or parameter ARNs")
+    for key, item in value.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise Invalid(f"names must be environment-variable names, not {key!r}")
+        if is_intrinsic(item):
+            continue
+        if not isinstance(item, str) or not item or "${" in item:
+            raise Invalid(f"value of {key!r} must be a secret ARN, a parameter ARN or name, or an intrinsic")
+        if item.startswith("arn:") and not re.fullmatch(r"arn:[\w-]+:(secretsmanager|ssm):[\w-]+:\d{12}:.+", item):
+            raise Invalid(f"value of {key!r} must be a Secrets Manager or SSM parameter ARN, not {item!r}")
+
+
+_STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+
+
+def statements_check(value: Any) -> None:
+    """IAM statements for the task role: awacs Statements or dicts in CloudFormation form."""
+    from awacs.aws import Statement
+
+    if not isinstance(value, (list, tuple)):
+        raise Invalid("expected a list of IAM statements")
+    for statement in value:
+        if isinstance(statement, Statement):
+            continue
+        if not isinstance(statement, dict):
+            raise Invalid("each statement must be an object (Effect, Action, Resource) or an awacs Statement")
+        unknown = set(statement) - _STATEMENT_KEYS
+        if unknown:
+            raise Invalid(f"unknown statement keys {sorted(unknown)}; a role's statements take no Principal"
+                          if "Principal" in unknown else f"unknown statement keys {sorted(unknown)}")
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise Invalid("each statement needs Effect 'Allow' or 'Deny'")
+        if ("Action" in statement) == ("NotAction" in statement):
+            raise Invalid("each statement needs exactly one of Action or NotAction")
+        if ("Resource" in statement) == ("NotResource" in statement):
+            raise Invalid("each statement needs exactly one of Resource or NotResource")
+
+
+def placement_check(types: tuple[str, ...], keys: frozenset[str]) -> Check:
+    """ECS placement objects in CloudFormation form (Type plus Expression or Field)."""
+    def check(value: Any) -> None:
+        list_of_dicts(value)
+        for item in value:
+            if is_intrinsic(item):
+                continue
+            unknown = set(item) - keys - {"Type"}
+            if unknown:
+                raise Invalid(f"unknown keys {sorted(unknown)}; allowed: Type, {', '.join(sorted(keys))}")
+            if item.get("Type") not in types:
+                raise Invalid("Type must be one of " + ", ".join(types))
+
+    return check
 
 
 def reservation_check(value: Any) -> None:
@@ -148,8 +232,8 @@ def runtime_platform_check(value: Any) -> None:
     if not isinstance(value, dict) or set(value) - {"cpu_architecture", "os_family"}:
         raise Invalid("expected an object with cpu_architecture (X86_64 | ARM64) and/or os_family")
     one_of("X86_64", "ARM64")(value.get("cpu_architecture", "X86_64"))
-    if not isinstance(value.get("os_family", "LINUX"), str):
-        raise Invalid("os_family must be a string such as LINUX")
+    if value.get("os_family", "LINUX") != "LINUX":
+        raise Invalid("os_family must be LINUX: the watcher runs on Linux only")
 
 
 def health_check_check(value: Any) -> None:
@@ -161,6 +245,18 @@ def health_check_check(value: Any) -> None:
         raise Invalid(f"unknown keys {sorted(unknown)}")
     if not isinstance(value["command"], list) or not all(isinstance(c, str) for c in value["command"]):
         raise Invalid("command must be a list of strings, e.g. ['CMD-SHELL', 'test -f /tmp/ok']")
+    if not value["command"] or value["command"][0] not in ("CMD", "CMD-SHELL", "NONE"):
+        raise Invalid("command must start with CMD, CMD-SHELL or NONE")
+    for key, (low, high) in _HEALTH_CHECK_RANGES.items():
+        if key in value:
+            try:
+                int_range(low, high)(value[key])
+            except Invalid as invalid:
+                raise Invalid(f"{key}: {invalid}") from None
+
+
+#: ECS limits of the container health check, in seconds (retries: a count).
+_HEALTH_CHECK_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "start_period": (0, 300)}
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -191,14 +287,14 @@ class Options:
     service: str = option("Name of the service; also the ECR repository name of the default image.",
                           legacy="service", check=service_name)
     service_version: Any = option("Image tag (usually a git sha) of the default image.",
-                                  legacy="serviceVersion", check=is_str, intrinsic=True)
+                                  legacy="serviceVersion", check=docker_tag, intrinsic=True)
     command: str = option("Shell command the watcher runs once per message.", legacy="command", check=is_str)
 
     # -- naming and image
     prefix: str = option("Prefix of every logical id and resource name; lets several systems share a template.",
                          "Watchbot", legacy="prefix", check=alphanumeric)
     family: Any = option("Task definition family; defaults to the service name.", None, legacy="family",
-                         check=is_str, intrinsic=True)
+                         check=task_family, intrinsic=True)
     image: Any = option("Full image URI; defaults to <account>.dkr.ecr.<region>.amazonaws.com/<service>:"
                         "<service_version>.", None, check=is_str, intrinsic=True)
     container_name: str | None = option("Name of the watcher container; defaults to the service name.",
@@ -208,18 +304,22 @@ class Options:
     capacity: str = option("Where tasks run: EC2, FARGATE or FARGATE_SPOT.", "EC2", legacy="capacity",
                            check=one_of(*CAPACITIES))
     fargate_subnets: Any = option("Subnet ids for Fargate tasks (required with FARGATE/FARGATE_SPOT).", None,
-                                  legacy="fargateSubnets", check=list_of(is_str), intrinsic=True)
+                                  legacy="fargateSubnets", check=list_of(aws_id("subnet")), intrinsic=True)
     fargate_security_groups: Any = option("Security group ids for Fargate tasks.", None,
-                                          legacy="fargateSecurityGroups", check=list_of(is_str),
+                                          legacy="fargateSecurityGroups", check=list_of(aws_id("sg")),
                                           intrinsic=True)
     fargate_public_ip: Any = option("Give Fargate tasks a public IP: ENABLED or DISABLED.", "DISABLED",
                                     legacy="fargatePublicIp", check=one_of("ENABLED", "DISABLED"),
                                     intrinsic=True)
     placement_constraints: Any = option("ECS placement constraints (EC2 only), as CloudFormation objects.",
-                                        None, legacy="placementConstraints", check=list_of_dicts,
+                                        None, legacy="placementConstraints",
+                                        check=placement_check(("distinctInstance", "memberOf"),
+                                                              frozenset({"Expression"})),
                                         intrinsic=True)
     placement_strategies: Any = option("ECS placement strategies (EC2 only), as CloudFormation objects.",
-                                       None, legacy="placementStrategies", check=list_of_dicts, intrinsic=True)
+                                       None, legacy="placementStrategies",
+                                       check=placement_check(("random", "spread", "binpack"), frozenset({"Field"})),
+                                       intrinsic=True)
     reservation: dict = option("Container resources: memory (hard MiB), soft_memory (MiB), cpu (units). "
                                "Fargate defaults to cpu 256 / memory 512.", {}, legacy="reservation",
                                check=reservation_check)
@@ -238,7 +338,7 @@ class Options:
                          "comma-separated string. Defaults to /tmp.", None, legacy="mounts", check=mounts_check)
     env: dict = option("Extra container environment variables.", {}, legacy="env", check=str_map)
     secrets: dict = option("Container secrets: variable name -> Secrets Manager or SSM parameter ARN.", {},
-                           check=str_map)
+                           check=secret_map)
     health_check: dict | None = option("Container health check: command, interval, timeout, retries, "
                                        "start_period.", None, check=health_check_check)
     structured_logging: bool = option("Write JSON log lines instead of plain text.", False,
@@ -246,7 +346,7 @@ class Options:
     log_retention_days: int = option("Days the log group keeps events.", 14,
                                      check=one_of(*LOG_RETENTION_DAYS))
     permissions: list = option("IAM statements (dicts or awacs Statements) added to the task role.", [],
-                               legacy="permissions")
+                               legacy="permissions", check=statements_check)
 
     # -- jobs and queue
     max_job_duration: Any = option("Seconds after which a job is killed and its message returned "
@@ -489,6 +589,12 @@ def _check_combinations(o: Options) -> None:
     reserved = set(_reserved_env_names()) & set(o.env)
     if reserved:
         raise OptionsError("env", o.env, f"{sorted(reserved)} are set by Watchbot itself")
+    reserved = set(_reserved_env_names()) & set(o.secrets)
+    if reserved:
+        raise OptionsError("secrets", o.secrets, f"{sorted(reserved)} are set by Watchbot itself")
+    both = set(o.env) & set(o.secrets)
+    if both:
+        raise OptionsError("secrets", o.secrets, f"{sorted(both)} are also given in env; give each variable once")
 
 
 def _fargate_memory_text(allowed: tuple[int, ...]) -> str:
@@ -501,7 +607,7 @@ def _reserved_env_names() -> tuple[str, ...]:
     return (contract.ENV_QUEUE_URL, contract.ENV_LOG_GROUP, contract.ENV_WORK_TOPIC,
             contract.ENV_WRITABLE_FILESYSTEM, contract.ENV_MAX_JOB_DURATION, contract.ENV_VOLUMES,
             contract.ENV_FIFO, contract.ENV_STRUCTURED_LOGGING, contract.ENV_PROGRESS_TABLE,
-            contract.ENV_CONCURRENCY, contract.ENV_DRAIN_TIMEOUT)
+            contract.ENV_CONCURRENCY, contract.ENV_DRAIN_TIMEOUT, contract.ENV_VISIBILITY_TIMEOUT)
 
 
 def option_specs() -> list[dataclasses.Field]:
