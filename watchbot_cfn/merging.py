@@ -68,9 +68,9 @@ def merge(*templates: Template | Mapping[str, Any], description: str | None = No
         _add_version(merged, sections.get("AWSTemplateFormatVersion"))
         if sections.get("Globals") is not None:
             _add_globals(merged, sections["Globals"])
-        description = sections.get("Description")
-        if description and description not in descriptions:
-            descriptions.append(description)
+        own_description = sections.get("Description")
+        if own_description and own_description not in descriptions:
+            descriptions.append(own_description)
         for transform in _as_list(sections.get("Transform")):
             if transform not in transforms:
                 transforms.append(transform)
