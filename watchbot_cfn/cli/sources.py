@@ -52,10 +52,8 @@ def load_source(source: str) -> Template:
         return _from_python_file(path_part, attribute or DEFAULT_ATTRIBUTE, source)
     if Path(path_part).is_file():
         raise SourceError(path_part, "unknown kind of source; expected .toml, .yaml, .yml, .json or .py")
-    if attribute is None and not Path(path_part).suffix and _MODULE_NAME.fullmatch(path_part):
-        return _from_module(path_part, DEFAULT_ATTRIBUTE, source)
-    if attribute is not None and _MODULE_NAME.fullmatch(path_part):
-        return _from_module(path_part, attribute, source)
+    if _MODULE_NAME.fullmatch(path_part):
+        return _from_module(path_part, attribute or DEFAULT_ATTRIBUTE, source)
     raise SourceError(source, "no such file, and not a module:attribute")
 
 
