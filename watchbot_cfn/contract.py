@@ -28,6 +28,9 @@ ENV_PROGRESS_TABLE = "ProgressTable"
 ENV_CONCURRENCY = "concurrency"
 #: Seconds the watcher lets running jobs finish after SIGTERM (this project's addition).
 ENV_DRAIN_TIMEOUT = "drainTimeout"
+#: Seconds a received message stays hidden; the watcher extends it while a job
+#: runs. Must equal the work queue's VisibilityTimeout (this project's addition).
+ENV_VISIBILITY_TIMEOUT = "visibilityTimeout"
 
 # --- Worker environment (per message) ---------------------------------------
 
@@ -49,6 +52,8 @@ ENV_STRING_LIMIT = 128 * 1024
 EXIT_SUCCESS = 0
 EXIT_REJECTED = 3
 EXIT_NOOP = 4
+#: The watcher's own exit code for unusable configuration.
+EXIT_BAD_CONFIG = 2
 
 # --- Queue and retry figures ------------------------------------------------
 
@@ -114,7 +119,7 @@ def plain_failure_text(reason: str) -> str:
     return f"{FAILURE_MARKER} {reason}"
 
 
-def structured_line(source: str, message_id: str, event: str, fields: Mapping[str, Any] | None = None,
+def structured_line(source: str, message_id: str | None, event: str, fields: Mapping[str, Any] | None = None,
                     time: str | None = None) -> str:
     """One JSON object per line; the metric filters read its fields."""
     record: dict[str, Any] = {"time": time or utc_timestamp(), "source": source,

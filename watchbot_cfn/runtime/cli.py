@@ -1,0 +1,90 @@
+"""``watchbot listen <command>``: the main process of a worker container.
+
+Exit codes: 0 after a clean stop (signal, or the one job of a writable
+filesystem), 2 for unusable configuration (one line on stderr), 1 for an
+unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import tempfile
+from typing import Sequence
+
+from watchbot_cfn import contract
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watchbot", description="Run a command once per SQS message (see docs/runtime.md).")
+    from watchbot_cfn import __version__
+
+    parser.add_argument("--version", action="version", version=f"watchbot {__version__}")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="listen")
+    listen = actions.add_parser(
+        "listen", help="poll the queue in $QueueUrl and run COMMAND for each message",
+        description="Poll the queue in $QueueUrl and run COMMAND through /bin/sh for each message. "
+                    "Several arguments are joined with spaces, as the original did; quote the command "
+                    "as one argument when it needs shell quoting.")
+    listen.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    words = list(args.command)
+    if words and words[0] == "--":
+        words = words[1:]
+    command = " ".join(words)
+
+    from watchbot_cfn.runtime.config import ConfigError, load_config
+
+    try:
+        config = load_config(command)
+    except ConfigError as error:
+        print(f"watchbot: {error}", file=sys.stderr)
+        return contract.EXIT_BAD_CONFIG
+    return listen(config)
+
+
+def listen(config) -> int:  # type: ignore[no-untyped-def]
+    """Wire the parts together, install the signal handlers and run until stopped."""
+    from botocore.exceptions import NoRegionError
+
+    from watchbot_cfn.runtime.children import Reaper, become_subreaper
+    from watchbot_cfn.runtime.logger import Logger
+    from watchbot_cfn.runtime.message import MessageFiles
+    from watchbot_cfn.runtime.queue import QueueClient, make_client
+    from watchbot_cfn.runtime.watcher import Watcher
+
+    logger = Logger(structured=config.structured_logging)
+    # As PID 1 (or a subreaper) every orphan of every job becomes ours to reap.
+    become_subreaper()
+    children = Reaper()
+    directory = tempfile.mkdtemp(prefix="watchbot-messages-")
+    try:
+        try:
+            client = make_client(config.region, max_connections=4)
+        except NoRegionError:
+            print(f"watchbot: no AWS region: set AWS_REGION (it could not be read from {contract.ENV_QUEUE_URL})",
+                  file=sys.stderr)
+            return contract.EXIT_BAD_CONFIG
+        queue = QueueClient(config.queue_url, client, logger)
+        watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda number, frame: watcher.request_stop(number))
+        return watcher.run()
+    except Exception as error:
+        logger.notice(f"fatal: {error!r}", level="error")
+        return 1
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""One run of the worker command for one message.
+
+The command runs through ``/bin/sh -c`` in a new session, so it and everything
+it starts form one process group: a time limit or a shutdown stops the whole
+tree (SIGTERM, then SIGKILL after a short grace), not just the shell. Output is
+relayed line by line, tagged with the message id, from the same thread that
+watches the clock, so a job costs one thread.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+from watchbot_cfn.runtime.children import Children, DirectChildren
+from watchbot_cfn.runtime.logger import Logger
+
+__all__ = ["Job", "JobResult", "KILL_GRACE", "SHELL"]
+
+SHELL = "/bin/sh"
+#: Seconds between SIGTERM and SIGKILL for a job that must stop.
+KILL_GRACE = 2.0
+#: A worker line longer than this is relayed in pieces.
+MAX_LINE = 64 * 1024
+#: How long output is still read once the job's process group is gone; a
+#: process that left the group (setsid) must not hold the job open forever.
+_OUTPUT_LINGER = 2.0
+_TICK = 0.2
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a job ended."""
+
+    returncode: int | None  # exit code, or -signal; None if it never started
+    duration_ms: int
+    timed_out: bool = False  # maxJobDuration was reached
+    interrupted: bool = False  # stopped because the watcher is shutting down
+    start_error: str | None = None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.returncode if self.returncode is not None and self.returncode >= 0 else None
+
+    @property
+    def signal(self) -> int | None:
+        return -self.returncode if self.returncode is not None and self.returncode < 0 else None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def describe(result: JobResult) -> str:
+    """Why a job failed, in words, for the failure line."""
+    if result.start_error is not None:
+        return f"could not start the command: {result.start_error}"
+    if result.timed_out:
+        return "exceeded maxJobDuration and was stopped"
+    if result.signal is not None:
+        return f"killed by {_signal_name(result.signal)}"
+    return f"exit code {result.exit_code}"
+
+
+class Job:
+    """Runs ``command`` with ``env``; ``run`` blocks, ``stop`` may be called from any thread."""
+
+    def __init__(self, command: str, env: Mapping[str, str], message_id: str, logger: Logger,
+                 children: Children | None = None, max_duration: float = 0.0,
+                 kill_grace: float = KILL_GRACE) -> None:
+        self.command = command
+        self.env = env
+        self.message_id = message_id
+        self.logger = logger
+        self.children = children or DirectChildren()
+        self.max_duration = max_duration
+        self.kill_grace = kill_grace
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._stopping = False
+        self._kill_at: float | None = None
+        self._leader_done = False
+
+    # -- control from other threads ------------------------------------------
+
+    def stop(self) -> None:
+        """Shutdown: SIGTERM to the whole group now, SIGKILL after the grace."""
+        with self._lock:
+            self._stopping = True
+            if self._process is not None and not self._leader_done:
+                self._signal_group(signal.SIGTERM)
+                if self._kill_at is None:
+                    self._kill_at = time.monotonic() + self.kill_grace
+
+    def _signal_group(self, signum: int) -> None:
+        process = self._process
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # -- the run ---------------------------------------------------------------
+
+    def run(self) -> JobResult:
+        started = time.monotonic()
+        with self._lock:
+            if self._stopping:
+                return JobResult(None, 0, interrupted=True, start_error="the watcher is shutting down")
+            try:
+                process = self.children.spawn(
+                    [SHELL, "-c", self.command], env=dict(self.env), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True)
+            except (OSError, ValueError, subprocess.SubprocessError) as error:
+                return JobResult(None, 0, start_error=str(error) or type(error).__name__)
+            self._process = process
+        deadline = started + self.max_duration if self.max_duration > 0 else None
+        timed_out = False
+        returncode: int | None = None
+        ended = started
+        streams = {process.stdout: ("stdout", bytearray()), process.stderr: ("stderr", bytearray())}
+        selector = selectors.DefaultSelector()
+        for stream in streams:
+            selector.register(stream, selectors.EVENT_READ)
+        linger_until: float | None = None
+        last_poll = started
+        try:
+            while True:
+                now = time.monotonic()
+                wake = now + _TICK
+                if returncode is None:
+                    with self._lock:
+                        if deadline is not None and not timed_out and not self._stopping:
+                            if now >= deadline:
+                                timed_out = True
+                                self._signal_group(signal.SIGTERM)
+                                self._kill_at = now + self.kill_grace
+                            else:
+                                wake = min(wake, deadline)
+                        if self._kill_at is not None:
+                            if now >= self._kill_at:
+                                self._signal_group(signal.SIGKILL)
+                                self._kill_at = None
+                            else:
+                                wake = min(wake, self._kill_at)
+                if linger_until is not None:
+                    if now >= linger_until:
+                        break
+                    wake = min(wake, linger_until)
+                timeout = max(wake - now, 0.0)
+                if not selector.get_map():
+                    if returncode is not None:
+                        break
+                    # Output closed: the leader is exiting (or detached its output); keep the clock.
+                    returncode = self._reap_leader(process, timeout)
+                    ended = time.monotonic()
+                    continue
+                if returncode is None and now - last_poll >= _TICK:
+                    # Output still open: is it the leader, or something it left behind?
+                    last_poll = now
+                    returncode = self._reap_leader(process, 0)
+                    if returncode is not None:
+                        ended = now
+                        linger_until = now + _OUTPUT_LINGER
+                        continue
+                for key, _ in selector.select(timeout):
+                    self._relay(key.fileobj, streams, selector)
+        finally:
+            selector.close()
+            for stream, (name, pending) in streams.items():
+                if pending:
+                    self._emit(pending, name)
+                stream.close()
+        with self._lock:
+            interrupted = self._stopping
+        return JobResult(returncode, int((ended - started) * 1000), timed_out=timed_out and not interrupted,
+                         interrupted=interrupted)
+
+    def _reap_leader(self, process: subprocess.Popen, timeout: float) -> int | None:
+        returncode = self.children.wait(process, timeout)
+        if returncode is not None:
+            with self._lock:
+                self._leader_done = True
+                self._kill_at = None
+                # Whatever the command left running in its group dies with it.
+                self._signal_group(signal.SIGKILL)
+        return returncode
+
+    def _relay(self, stream, streams, selector: selectors.BaseSelector) -> None:
+        name, pending = streams[stream]
+        try:
+            chunk = os.read(stream.fileno(), 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            selector.unregister(stream)
+            return
+        pending.extend(chunk)
+        while True:
+            newline = pending.find(b"\n")
+            if newline < 0:
+                if len(pending) >= MAX_LINE:
+                    self._emit(pending[:MAX_LINE], name)
+                    del pending[:MAX_LINE]
+                    continue
+                return
+            self._emit(pending[:newline], name)
+            del pending[:newline + 1]
+
+    def _emit(self, data: bytes | bytearray, stream: str) -> None:
+        text = bytes(data).decode("utf-8", "replace").rstrip("\r")
+        self.logger.worker(self.message_id, text, stream)

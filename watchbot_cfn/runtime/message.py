@@ -1,0 +1,146 @@
+"""One received SQS message: unwrapping, timestamps and the worker's environment.
+
+The worker contract (CONTRACT.md) is a set of environment variables; this module
+builds them. Bodies up to SQS's 1 MiB do not fit one environment string (128 KiB
+on Linux), so the body always goes to a file too and ``Message`` is only set
+when it fits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from watchbot_cfn import contract
+
+__all__ = ["Message", "unwrap", "worker_environment", "fits_environment", "MessageFiles"]
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def unwrap(body: str) -> tuple[str, str | None]:
+    """Return (message, subject): SNS notifications are unwrapped, anything else passes as it is."""
+    if not body.startswith("{"):
+        return body, None
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return body, None
+    if (isinstance(envelope, dict) and envelope.get("Type") == "Notification"
+            and isinstance(envelope.get("Message"), str)):
+        subject = envelope.get("Subject")
+        return envelope["Message"], subject if isinstance(subject, str) and subject else None
+    return body, None
+
+
+def _millis(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def iso_from_millis(millis: int | None) -> str:
+    """SQS gives epoch milliseconds; workers get ISO 8601 UTC like the original."""
+    if millis is None:
+        return ""
+    return contract.utc_timestamp(datetime.fromtimestamp(millis / 1000, tz=timezone.utc))
+
+
+@dataclass
+class Message:
+    """What the watcher needs from one ReceiveMessage entry."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    subject: str | None
+    receives: int
+    sent_ms: int | None
+    first_receive_ms: int | None
+    group_id: str | None = None
+    received_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_sqs(cls, entry: Mapping[str, Any]) -> "Message":
+        attributes = entry.get("Attributes") or {}
+        message, subject = unwrap(entry.get("Body") or "")
+        return cls(
+            message_id=entry["MessageId"],
+            receipt_handle=entry["ReceiptHandle"],
+            body=message,
+            subject=subject,
+            receives=_millis(attributes.get("ApproximateReceiveCount")) or 1,
+            sent_ms=_millis(attributes.get("SentTimestamp")),
+            first_receive_ms=_millis(attributes.get("ApproximateFirstReceiveTimestamp")),
+            group_id=attributes.get("MessageGroupId"),
+        )
+
+    def response_duration_ms(self, now_ms: int | None = None) -> int:
+        """Milliseconds from send to now (0 if SQS gave no send time)."""
+        if self.sent_ms is None:
+            return 0
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        return max(now_ms - self.sent_ms, 0)
+
+    def held_for(self) -> float:
+        """Seconds since this receive; SQS caps total visibility at 12 h from it."""
+        return time.monotonic() - self.received_at
+
+
+def fits_environment(name: str, value: str) -> bool:
+    """Whether ``name=value`` plus its NUL fits one Linux environment string."""
+    return len(name.encode()) + 1 + len(value.encode("utf-8", "surrogateescape")) + 1 <= contract.ENV_STRING_LIMIT
+
+
+def worker_environment(message: Message, base: Mapping[str, str], message_file: str) -> dict[str, str]:
+    """The container environment plus the per-message variables of the contract."""
+    env = dict(base)
+    if fits_environment(contract.WORKER_MESSAGE, message.body):
+        env[contract.WORKER_MESSAGE] = message.body
+    else:
+        env.pop(contract.WORKER_MESSAGE, None)
+    if message.subject:
+        env[contract.WORKER_SUBJECT] = message.subject
+    else:
+        env.pop(contract.WORKER_SUBJECT, None)
+    env[contract.WORKER_MESSAGE_ID] = message.message_id
+    env[contract.WORKER_SENT_TIMESTAMP] = iso_from_millis(message.sent_ms)
+    env[contract.WORKER_FIRST_RECEIVE_TIMESTAMP] = iso_from_millis(message.first_receive_ms)
+    env[contract.WORKER_RECEIVE_COUNT] = str(message.receives)
+    env[contract.WORKER_MESSAGE_FILE] = message_file
+    return env
+
+
+class MessageFiles:
+    """Writes each body to its own file in a directory the watcher owns.
+
+    The directory may sit inside a cleaned volume (``/tmp`` is the usual one),
+    so the volume cleaner is told to keep it.
+    """
+
+    def __init__(self, directory: str) -> None:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.directory = os.path.realpath(directory)
+        self._sequence = itertools.count(1)
+
+    def write(self, message: Message) -> str:
+        # A redelivered message can run while its earlier copy still does: never share a file.
+        name = f"{_UNSAFE_NAME.sub('_', message.message_id)}-{next(self._sequence)}"
+        path = os.path.join(self.directory, name)
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(message.body)
+        return path
+
+    @staticmethod
+    def remove(path: str) -> None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass

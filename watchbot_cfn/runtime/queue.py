@@ -1,0 +1,239 @@
+"""The work queue: receive, delete and change visibility, surviving SQS faults.
+
+botocore's standard retry mode handles a single bad call; around it this module
+adds an outer, capped backoff so that minutes of throttling, 5xx answers,
+refused connections or timeouts are logged and waited out, never fatal. Batch
+replies are checked entry by entry: an invalid or expired receipt handle means
+another consumer may own the message now, which is reported, not retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watchbot_cfn.runtime.logger import Logger
+
+__all__ = ["BatchEntry", "EntryOutcome", "QueueClient", "Backoff", "LONG_POLL", "BATCH_LIMIT"]
+
+LONG_POLL = 20
+SYSTEM_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount",
+                     "MessageGroupId")
+BATCH_LIMIT = 10
+#: Error codes that mean "this receipt handle no longer owns the message".
+OWNERSHIP_LOST_CODES = frozenset({
+    "ReceiptHandleIsInvalid", "AWS.SimpleQueueService.ReceiptHandleIsInvalid",
+    "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight",
+    "InvalidReceiptHandle",
+})
+_TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded", "SlowDown", "KMS.ThrottlingException", "ServiceUnavailable",
+    "InternalError", "InternalFailure", "AWS.SimpleQueueService.InternalError",
+})
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def is_ownership_lost(code: str, message: str = "") -> bool:
+    """Invalid or expired handles; SQS reports expiry as InvalidParameterValue."""
+    if code in OWNERSHIP_LOST_CODES:
+        return True
+    lowered = message.lower()
+    return code.endswith("InvalidParameterValue") and "receipt handle" in lowered and (
+        "expired" in lowered or "invalid" in lowered)
+
+
+def is_retryable(error: Exception) -> bool:
+    """Faults of the service or the network, as opposed to a request SQS refuses."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
+        return status >= 500 or status == 429 or error_code(error) in _TRANSIENT_CODES
+    return isinstance(error, (BotoCoreError, OSError))
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        return f"{detail.get('Code', 'error')}: {detail.get('Message', '')}".rstrip(": ")
+    return f"{type(error).__name__}: {error}"
+
+
+class Backoff:
+    """Capped exponential delays with jitter: 0.5, 1, 2, ... up to ``cap`` seconds."""
+
+    def __init__(self, base: float = 0.5, cap: float = 20.0) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.base * 2 ** min(self.attempt, 16))
+        self.attempt += 1
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One receipt handle to delete, or to set to ``visibility`` seconds."""
+
+    key: str  # the caller's name for it (the message id)
+    receipt_handle: str
+    visibility: int | None = None
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    key: str
+    ok: bool
+    lost: bool = False  # the receipt handle no longer owns the message
+    reason: str = ""
+
+
+def make_client(region: str | None, max_connections: int) -> Any:
+    """One SQS client shared by all threads (clients are thread-safe, sessions are not)."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=LONG_POLL + 10,  # longer than a long poll
+        max_pool_connections=max_connections,
+        tcp_keepalive=True,
+    )
+    return boto3.session.Session().client("sqs", region_name=region, config=config)
+
+
+class QueueClient:
+    """The calls the watcher makes on its work queue."""
+
+    def __init__(self, queue_url: str, client: Any, logger: Logger, stopping: threading.Event | None = None,
+                 max_backoff: float = 20.0, on_fault: Callable[[], None] | None = None) -> None:
+        self.queue_url = queue_url
+        self.client = client
+        self.logger = logger
+        self.stopping = stopping or threading.Event()
+        self.max_backoff = max_backoff
+        self.on_fault = on_fault or (lambda: None)
+
+    # -- receive ---------------------------------------------------------------
+
+    def receive(self, max_messages: int, visibility_timeout: int, wait_seconds: int = LONG_POLL,
+                interrupt: threading.Event | None = None) -> list[dict[str, Any]]:
+        """Long-poll for up to ``max_messages``; retries every fault until it succeeds or ``interrupt`` is set.
+
+        The visibility timeout is given with every receive so that the
+        heartbeat's schedule holds whatever the queue's own default is.
+        """
+        interrupt = interrupt or self.stopping
+        backoff = Backoff(cap=self.max_backoff)
+        while not interrupt.is_set():
+            try:
+                reply = self.client.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=max(1, min(max_messages, BATCH_LIMIT)),
+                    WaitTimeSeconds=wait_seconds,
+                    VisibilityTimeout=visibility_timeout,
+                    MessageSystemAttributeNames=list(SYSTEM_ATTRIBUTES),
+                )
+                return list(reply.get("Messages") or [])
+            except (ClientError, BotoCoreError, OSError) as error:
+                # Even a refused request (a deleted queue, a missing permission)
+                # may be fixed from outside; the watcher waits for it, loudly.
+                self._fault("ReceiveMessage", error, backoff, interrupt)
+        return []
+
+    def _fault(self, operation: str, error: Exception, backoff: Backoff, interrupt: threading.Event,
+               limit: float | None = None) -> None:
+        delay = backoff.next_delay()
+        if limit is not None:
+            delay = max(min(delay, limit - time.monotonic()), 0.0)
+        self.on_fault()
+        self.logger.notice(f"{operation} failed ({describe_error(error)}); retrying in {delay:.1f} s",
+                           level="warning")
+        interrupt.wait(delay)
+
+    # -- batches ---------------------------------------------------------------
+
+    def delete(self, entries: Sequence[BatchEntry], give_up_after: float = 300.0) -> list[EntryOutcome]:
+        """Delete up to 10 messages; faults are retried until ``give_up_after`` seconds have passed."""
+        return self._batch("DeleteMessageBatch", entries, give_up_after)
+
+    def change_visibility(self, entries: Sequence[BatchEntry], give_up_after: float = 300.0) -> list[EntryOutcome]:
+        """Set each entry's visibility; same retry rules as ``delete``."""
+        return self._batch("ChangeMessageVisibilityBatch", entries, give_up_after)
+
+    def _batch(self, operation: str, entries: Sequence[BatchEntry], give_up_after: float) -> list[EntryOutcome]:
+        if len(entries) > BATCH_LIMIT:
+            raise ValueError(f"{operation} takes at most {BATCH_LIMIT} entries")
+        outcomes: dict[str, EntryOutcome] = {}
+        pending = {str(index): entry for index, entry in enumerate(entries)}
+        deadline = time.monotonic() + give_up_after
+        backoff = Backoff(cap=self.max_backoff)
+        never = threading.Event()
+        while pending:
+            try:
+                reply = self._send(operation, pending)
+            except (ClientError, BotoCoreError, OSError) as error:
+                if not is_retryable(error) or time.monotonic() >= deadline:
+                    reason = describe_error(error)
+                    lost = isinstance(error, ClientError) and is_ownership_lost(error_code(error), reason)
+                    for entry in pending.values():
+                        outcomes[entry.key] = EntryOutcome(entry.key, False, lost=lost, reason=reason)
+                    break
+                self._fault(operation, error, backoff, never, limit=deadline)
+                continue
+            for item in reply.get("Successful") or []:
+                entry = pending.pop(str(item.get("Id")), None)
+                if entry is not None:
+                    outcomes[entry.key] = EntryOutcome(entry.key, True)
+            retry_server_faults = False
+            failed = reply.get("Failed") or []
+            for item in failed:
+                entry = pending.get(str(item.get("Id")))
+                if entry is None:
+                    continue
+                code, text = str(item.get("Code", "")), str(item.get("Message", ""))
+                if not item.get("SenderFault", True) and time.monotonic() < deadline:
+                    retry_server_faults = True  # SQS's own fault for this entry: try it again
+                    continue
+                del pending[str(item.get("Id"))]
+                outcomes[entry.key] = EntryOutcome(entry.key, False, lost=is_ownership_lost(code, text),
+                                                   reason=f"{code}: {text}".rstrip(": "))
+            answered = {str(item.get("Id")) for item in failed}
+            for key in [key for key in pending if key not in answered]:  # an answer must name every entry; treat silence as failure
+                entry = pending.pop(key)
+                outcomes[entry.key] = EntryOutcome(entry.key, False, reason="no result for this entry")
+            if pending and retry_server_faults:
+                never.wait(min(backoff.next_delay(), max(deadline - time.monotonic(), 0.0)))
+        return [outcomes[entry.key] for entry in entries if entry.key in outcomes]
+
+    def _send(self, operation: str, pending: dict[str, BatchEntry]) -> dict[str, Any]:
+        if operation == "DeleteMessageBatch":
+            return self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": key, "ReceiptHandle": entry.receipt_handle} for key, entry in pending.items()])
+        return self.client.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+            {"Id": key, "ReceiptHandle": entry.receipt_handle, "VisibilityTimeout": int(entry.visibility or 0)}
+            for key, entry in pending.items()])
+
+
+def chunks(items: Iterable[Any], size: int = BATCH_LIMIT) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,314 @@
+"""The watcher loop: receive into free slots, run jobs, settle messages, drain on shutdown.
+
+Threads: one poller (long-polls for as many messages as there are free slots,
+and polls again as soon as a slot frees, while other jobs run), one thread per
+running job, one heartbeat and one settler. The main thread only waits for a
+signal or for the end of work, so signal handling never races a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from typing import Mapping
+
+from watchbot_cfn import contract
+from watchbot_cfn.runtime.children import Children, DirectChildren
+from watchbot_cfn.runtime.config import WatcherConfig
+from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe
+from watchbot_cfn.runtime.logger import Logger
+from watchbot_cfn.runtime.message import Message, MessageFiles, worker_environment
+from watchbot_cfn.runtime.queue import BATCH_LIMIT, QueueClient
+from watchbot_cfn.runtime.settle import Settler
+from watchbot_cfn.runtime.stats import Stats
+from watchbot_cfn.runtime.visibility import Heartbeat, remaining_visibility
+from watchbot_cfn.runtime.volumes import clean_volumes
+
+__all__ = ["Slots", "Watcher", "OUTCOME_SUCCESS", "OUTCOME_REJECTED", "OUTCOME_NOOP", "OUTCOME_FAILURE"]
+
+OUTCOME_SUCCESS = "success"
+OUTCOME_REJECTED = "rejected"
+OUTCOME_NOOP = "noop"
+OUTCOME_FAILURE = "failure"
+
+#: Seconds allowed, after the drain deadline, for stopped jobs to end and their messages to be returned.
+_FINAL_SETTLE = 3.0
+
+
+class Slots:
+    """Free places for jobs, and the hold on new jobs while volumes are cleaned.
+
+    Volumes are shared by every job of a watcher, so they are cleaned when no
+    job runs: with one slot that is after every job, as in the original. With
+    more, new jobs are held back once ``capacity`` jobs have finished since the
+    last cleaning, so leftovers never pile up beyond that.
+    """
+
+    def __init__(self, capacity: int, volumes: bool = False) -> None:
+        self.capacity = capacity
+        self.volumes = volumes
+        self.running = 0
+        self._dirty = 0
+        self._cleaning = False
+        self._cond = threading.Condition()
+
+    def wait_free(self, stopping: threading.Event) -> int:
+        """Block until at least one slot is free; 0 once ``stopping`` is set (call ``wake`` after setting it)."""
+        with self._cond:
+            while True:
+                if stopping.is_set():
+                    return 0
+                held = self._cleaning or (self._dirty >= self.capacity and self.running > 0)
+                if not held and self.running < self.capacity:
+                    return self.capacity - self.running
+                self._cond.wait()
+
+    def take(self) -> None:
+        """Claim a slot; waits while volumes are being cleaned (a receive may have been on the wire)."""
+        with self._cond:
+            while self._cleaning:
+                self._cond.wait()
+            self.running += 1
+
+    def finish(self) -> bool:
+        """A job ended; True means the caller must clean the volumes now, then call ``cleaned``."""
+        with self._cond:
+            self.running -= 1
+            self._cond.notify_all()
+            if not self.volumes:
+                return False
+            self._dirty += 1
+            if self.running == 0:
+                self._cleaning = True
+                return True
+            return False
+
+    def cleaned(self) -> None:
+        with self._cond:
+            self._cleaning = False
+            self._dirty = 0
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+
+class Watcher:
+    """One watcher process's work; ``run`` returns the process exit code."""
+
+    def __init__(self, config: WatcherConfig, queue: QueueClient, logger: Logger, files: MessageFiles,
+                 children: Children | None = None, environ: Mapping[str, str] | None = None,
+                 stats: Stats | None = None) -> None:
+        self.config = config
+        self.queue = queue
+        self.logger = logger
+        self.files = files
+        self.children = children or DirectChildren()
+        self.environ = dict(os.environ if environ is None else environ)
+        self.stats = stats or Stats()
+        self.stopping = threading.Event()
+        self.heartbeat = Heartbeat(queue, logger, self.stats, config.visibility_timeout, config.heartbeat_interval)
+        self.settler = Settler(queue, logger, self.stats)
+        self.slots = Slots(config.slots, volumes=bool(config.volumes))
+        self._jobs_lock = threading.Lock()
+        self._jobs: dict[int, Job] = {}
+        self._killing = False
+        self._started = 0
+        self._poller_done = threading.Event()
+        self._signals = 0
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+
+    # -- main thread -------------------------------------------------------------
+
+    def request_stop(self, signum: int | None = None) -> None:
+        """Safe inside a signal handler: no locks, one write to a pipe."""
+        self._signals += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_write, b"\0")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full, so a wake-up is pending anyway
+
+    def _sleep(self, timeout: float | None) -> None:
+        select.select([self._wake_read], [], [], timeout)
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def run(self) -> int:
+        config = self.config
+        self.heartbeat.start()
+        self.settler.start()
+        poller = threading.Thread(target=self._poll, name="poller", daemon=True)
+        poller.start()
+        self.logger.notice(
+            f"listening on {config.queue_url}: concurrency {config.slots}, visibility {config.visibility_timeout} s, "
+            f"maxJobDuration {config.max_job_duration:g} s, drainTimeout {config.drain_timeout:g} s"
+            + (", one job (writable filesystem)" if config.writable_filesystem else ""))
+        while not self._signals:
+            if self._poller_done.is_set() and self.slots.running == 0:
+                break
+            self._sleep(None)
+        if self._signals:
+            self._drain()
+        return self._finish_up()
+
+    def _drain(self) -> None:
+        """Stop receiving now; let jobs finish until the deadline; then stop them and return their messages."""
+        first_signals = self._signals
+        self.stopping.set()
+        self.slots.wake()
+        deadline = time.monotonic() + self.config.drain_timeout
+        self.logger.notice(f"shutting down: receiving stopped, {self.slots.running} running job(s) get "
+                           f"{self.config.drain_timeout:g} s to finish")
+        while self.slots.running > 0 or not self._poller_done.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._signals > first_signals:
+                break
+            self._sleep(remaining)
+        if self.slots.running == 0:
+            return
+        with self._jobs_lock:
+            self._killing = True
+            jobs = list(self._jobs.values())
+        self.logger.notice(f"stopping {len(jobs)} job(s) and returning their messages to the queue",
+                           level="warning")
+        for job in jobs:
+            job.stop()
+        give_up = time.monotonic() + KILL_GRACE + 1.0
+        while self.slots.running > 0 and time.monotonic() < give_up:
+            self._sleep(give_up - time.monotonic())
+
+    def _finish_up(self) -> int:
+        self.stopping.set()
+        self.slots.wake()
+        if not self.settler.drain(_FINAL_SETTLE + 2.0):
+            self.logger.notice("some deletes or returns were not sent before exit; those messages will be "
+                               "delivered again", level="warning")
+        self.heartbeat.close()
+        self.settler.close()
+        counts = ", ".join(f"{name} {count}" for name, count in self.stats.snapshot().items()) or "no jobs"
+        self.logger.notice(f"stopped: {counts}")
+        return 0
+
+    # -- poller ------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                if self.config.writable_filesystem and self._started >= 1:
+                    return  # the filesystem is only clean for one job: the task ends after it
+                free = self.slots.wait_free(self.stopping)
+                if free <= 0:
+                    return
+                single = self.config.fifo or self.config.writable_filesystem
+                try:
+                    raw = self.queue.receive(1 if single else min(free, BATCH_LIMIT),
+                                             self.config.visibility_timeout, interrupt=self.stopping)
+                    messages = [self._parse(entry) for entry in raw]
+                except Exception as error:  # pragma: no cover - a bug must not stop the loop
+                    self.logger.notice(f"receive error: {error!r}", level="error")
+                    self.stopping.wait(1.0)
+                    continue
+                if self.stopping.is_set():
+                    for message in filter(None, messages):
+                        self.settler.release(message.message_id, message.receipt_handle, 0)
+                    return
+                for message in filter(None, messages):
+                    self._start(message)
+        finally:
+            self._poller_done.set()
+            self._wake()
+
+    def _parse(self, entry: dict) -> Message | None:
+        try:
+            message = Message.from_sqs(entry)
+        except (KeyError, TypeError, ValueError) as error:
+            self.logger.notice(f"ignoring a malformed receive entry ({error!r})", level="error")
+            return None
+        self.stats.add("received")
+        return message
+
+    def _start(self, message: Message) -> None:
+        self.slots.take()
+        self.heartbeat.track(message)
+        self._started += 1
+        threading.Thread(target=self._run_job, args=(message,), name=f"job-{message.message_id}",
+                         daemon=True).start()
+
+    # -- job threads -------------------------------------------------------------
+
+    def _run_job(self, message: Message) -> None:
+        path: str | None = None
+        key = id(threading.current_thread())
+        try:
+            try:
+                path = self.files.write(message)
+            except OSError as error:
+                result = JobResult(None, 0, start_error=f"cannot write the message file: {error}")
+            else:
+                job = Job(self.config.command, worker_environment(message, self.environ, path),
+                          message.message_id, self.logger, self.children, self.config.max_job_duration)
+                with self._jobs_lock:
+                    self._jobs[key] = job
+                    if self._killing:
+                        job.stop()
+                result = job.run()
+            self._settle(message, result)
+        except Exception as error:  # pragma: no cover - a bug must not lose the message or the slot
+            self.logger.notice(f"internal error: {error!r}", message.message_id, level="error")
+            self.heartbeat.untrack(message.message_id)
+            self.settler.release(message.message_id, message.receipt_handle, 0)
+        finally:
+            with self._jobs_lock:
+                self._jobs.pop(key, None)
+            if path is not None:
+                self.files.remove(path)
+            if self.slots.finish():
+                clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
+                self.slots.cleaned()
+            self._wake()
+
+    def _settle(self, message: Message, result: JobResult) -> None:
+        """Act on the exit code exactly as the contract's table says."""
+        self.heartbeat.untrack(message.message_id)  # before any delete or return
+        mid = message.message_id
+        if result.interrupted:
+            self.settler.release(mid, message.receipt_handle, 0)
+            self.stats.add("interrupted")
+            self.logger.notice("stopped by shutdown; message returned to the queue", mid, level="warning")
+            return
+        code = result.exit_code
+        if result.start_error is None and not result.timed_out and code == contract.EXIT_SUCCESS:
+            outcome = OUTCOME_SUCCESS
+        elif result.start_error is None and not result.timed_out and code == contract.EXIT_REJECTED:
+            outcome = OUTCOME_REJECTED
+        elif result.start_error is None and not result.timed_out and code == contract.EXIT_NOOP:
+            outcome = OUTCOME_NOOP
+        else:
+            outcome = OUTCOME_FAILURE
+        if outcome in (OUTCOME_SUCCESS, OUTCOME_REJECTED):
+            self.settler.delete(mid, message.receipt_handle)
+        else:
+            backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
+            self.settler.release(mid, message.receipt_handle, backoff)
+        if outcome == OUTCOME_REJECTED:
+            self.logger.failure(mid, "rejected with exit code 3; message deleted", code)
+        elif outcome == OUTCOME_FAILURE:
+            reason = describe(result)
+            if result.timed_out:
+                reason = f"exceeded maxJobDuration of {self.config.max_job_duration:g} s and was stopped"
+            self.logger.failure(mid, f"{reason}; message returned to the queue", code)
+        self.stats.add(outcome)
+        self.logger.summary(mid, contract.JobSummary(
+            outcome=outcome, exit_code=code, duration=result.duration_ms, receives=message.receives,
+            response_duration=message.response_duration_ms()))
