@@ -1,0 +1,77 @@
+"""The ECS service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from watchbot_cfn.resources import service
+from tests.support.templates import FARGATE, SECURITY_GROUPS, SUBNETS, rendered
+
+
+def properties(**overrides: Any) -> dict[str, Any]:
+    [only] = rendered(service.build, **overrides).values()
+    return only["Properties"]
+
+
+@pytest.mark.parametrize("capacity", [{}, FARGATE, {**FARGATE, "capacity": "FARGATE_SPOT"}],
+                         ids=["EC2", "FARGATE", "FARGATE_SPOT"])
+def test_service_never_sets_a_desired_count(capacity):
+    assert "DesiredCount" not in properties(**capacity)
+
+
+def test_service_runs_the_task_definition_on_the_cluster_and_tags_tasks():
+    built = properties(prefix="Thumbs", cluster={"Ref": "Cluster"})
+    assert built["TaskDefinition"] == {"Ref": "ThumbsTaskDefinition"}
+    assert built["Cluster"] == {"Ref": "Cluster"}
+    assert built["PropagateTags"] == "TASK_DEFINITION"
+    assert built["EnableECSManagedTags"] is True
+
+
+def test_a_release_that_cannot_start_is_rolled_back():
+    breaker = properties()["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+    assert breaker == {"Enable": True, "Rollback": True}
+
+
+def test_ec2_service_uses_the_ec2_launch_type_and_its_placement():
+    constraints = [{"Type": "memberOf", "Expression": "attribute:ecs.instance-type =~ c5.*"}]
+    strategies = [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}, {"Type": "binpack",
+                                                                                     "Field": "memory"}]
+    built = properties(placement_constraints=constraints, placement_strategies=strategies)
+    assert built["LaunchType"] == "EC2"
+    assert built["PlacementConstraints"] == constraints
+    assert built["PlacementStrategies"] == strategies
+    assert "NetworkConfiguration" not in built and "CapacityProviderStrategy" not in built
+
+
+def test_placement_may_be_an_intrinsic():
+    built = properties(placement_strategies={"Ref": "Strategies"})
+    assert built["PlacementStrategies"] == {"Ref": "Strategies"}
+
+
+def test_fargate_service_uses_the_launch_type_and_the_given_network():
+    built = properties(**FARGATE, fargate_security_groups=SECURITY_GROUPS, fargate_public_ip="ENABLED")
+    assert built["LaunchType"] == "FARGATE"
+    assert built["NetworkConfiguration"] == {"AwsvpcConfiguration": {
+        "Subnets": SUBNETS, "SecurityGroups": SECURITY_GROUPS, "AssignPublicIp": "ENABLED"}}
+    assert "PlacementConstraints" not in built
+
+
+def test_fargate_network_defaults_to_no_public_ip_and_the_vpc_default_security_group():
+    config = properties(**FARGATE)["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert config == {"Subnets": SUBNETS, "AssignPublicIp": "DISABLED"}
+
+
+def test_fargate_network_accepts_intrinsics():
+    config = properties(capacity="FARGATE", fargate_subnets={"Ref": "Subnets"},
+                        fargate_security_groups=[{"Ref": "Group"}])["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert config["Subnets"] == {"Ref": "Subnets"}
+    assert config["SecurityGroups"] == [{"Ref": "Group"}]
+
+
+def test_fargate_spot_uses_a_capacity_provider_strategy_instead_of_a_launch_type():
+    built = properties(**FARGATE | {"capacity": "FARGATE_SPOT"})
+    assert built["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    assert "LaunchType" not in built
+    assert "AwsvpcConfiguration" in built["NetworkConfiguration"]
