@@ -1,12 +1,58 @@
-"""Placeholder builder: filled in by its own change."""
+"""Reduce mode: the DynamoDB progress table and the worker's right to use it.
+
+Keyed by ``id`` (string). On-demand billing by default, because progress
+traffic comes in bursts that follow the queue; provisioned when both capacity
+options are given. The permission is a separate ``AWS::IAM::Policy`` attached
+to the task role, so the core role definition stays the same in every mode.
+The container gets the table name as ``ProgressTable`` (see task.py).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import awacs.dynamodb
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Ref
+from troposphere.dynamodb import AttributeDefinition, KeySchema, ProvisionedThroughput, Table
+from troposphere.iam import PolicyType
+
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 
+__all__ = ["ACTIONS", "KEY", "build", "policy_id"]
+
+KEY = "id"
+#: status reads; set-total, set-metadata, complete-part and fail-job write with conditions.
+ACTIONS = (awacs.dynamodb.GetItem, awacs.dynamodb.PutItem, awacs.dynamodb.UpdateItem)
+
+
+def policy_id(names: Names) -> str:
+    return names.id("ProgressTablePolicy")
+
 
 def build(options: Options, names: Names) -> list[Any]:
-    return []
+    if not options.reduce:
+        return []
+    table = Table(
+        names.progress_table,
+        AttributeDefinitions=[AttributeDefinition(AttributeName=KEY, AttributeType="S")],
+        KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
+    )
+    if options.read_capacity_units is None:
+        table.BillingMode = "PAY_PER_REQUEST"
+    else:
+        table.BillingMode = "PROVISIONED"
+        table.ProvisionedThroughput = ProvisionedThroughput(ReadCapacityUnits=options.read_capacity_units,
+                                                            WriteCapacityUnits=options.write_capacity_units)
+    policy = PolicyType(
+        policy_id(names),
+        PolicyName=f"{names.prefix}-progress-table",
+        Roles=[Ref(names.task_role)],
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
+                                 Resource=[GetAtt(names.progress_table, "Arn")])],
+        ),
+    )
+    return [table, policy]
