@@ -1,0 +1,63 @@
+"""Small fakes shared by the runtime unit tests."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+
+from watchbot_cfn.runtime.logger import Logger
+
+
+class CapturingLogger(Logger):
+    """A real Logger writing into memory, so tests read the exact lines."""
+
+    def __init__(self, structured: bool = False) -> None:
+        self.buffer = io.BytesIO()
+        super().__init__(structured=structured, stream=self.buffer)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.buffer.getvalue().decode().splitlines()
+
+    def records(self) -> list[dict]:
+        return [json.loads(line) for line in self.lines]
+
+
+class FakeSqs:
+    """A botocore-shaped SQS client: records calls, answers from scripted replies."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.replies: dict[str, list] = {}
+        self.lock = threading.Lock()
+
+    def script(self, operation: str, *replies) -> None:
+        self.replies.setdefault(operation, []).extend(replies)
+
+    def _answer(self, operation: str, kwargs: dict):
+        with self.lock:
+            self.calls.append((operation, kwargs))
+            queue = self.replies.get(operation) or []
+            reply = queue.pop(0) if queue else None
+        if isinstance(reply, Exception):
+            raise reply
+        if callable(reply):
+            return reply(kwargs)
+        if reply is None:
+            ids = [entry["Id"] for entry in kwargs.get("Entries", [])]
+            return {"Successful": [{"Id": i} for i in ids]} if ids else {"Messages": []}
+        return reply
+
+    def receive_message(self, **kwargs):
+        return self._answer("receive_message", kwargs)
+
+    def delete_message_batch(self, **kwargs):
+        return self._answer("delete_message_batch", kwargs)
+
+    def change_message_visibility_batch(self, **kwargs):
+        return self._answer("change_message_visibility_batch", kwargs)
+
+    def of(self, operation: str) -> list[dict]:
+        with self.lock:
+            return [kwargs for name, kwargs in self.calls if name == operation]
