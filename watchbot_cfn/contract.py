@@ -148,11 +148,16 @@ class MetricFilterSpec:
     unit: str
 
 
-_PLAIN_SUMMARY_FIELDS = ("[time, source, message_id, w_completed=completed, w_in=in, duration, w_ms=ms, "
-                         "w_after=after, receives, w_receives, response_duration, ...]")
+# Space-delimited patterns: a [bracketed] run is one field. ``source=*watcher*``
+# matches the watcher's own lines whether or not CloudWatch strips the brackets,
+# and keeps a worker that prints look-alike text from being counted.
+_PLAIN_SUMMARY_FIELDS = (f"[time, source=*{SOURCE_WATCHER}*, message_id, w_completed=completed, w_in=in, duration, "
+                         "w_ms=ms, w_after=after, receives, w_receives, response_duration, ...]")
+_PLAIN_FAILURE_FIELDS = (f"[time, source=*{SOURCE_WATCHER}*, message_id, "
+                         f"marker=*{FAILURE_MARKER.strip('[]')}*, ...]")
 
 METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
-    MetricFilterSpec("WorkerErrors", f'"{FAILURE_MARKER}"', "1",
+    MetricFilterSpec("WorkerErrors", _PLAIN_FAILURE_FIELDS, "1",
                      f'{{ $.event = "{EVENT_FAILURE}" }}', "1", "Count"),
     MetricFilterSpec("WorkerDuration", _PLAIN_SUMMARY_FIELDS, "$duration",
                      f'{{ $.event = "{EVENT_SUMMARY}" && $.duration = * }}', "$.duration", "Milliseconds"),
