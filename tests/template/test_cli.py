@@ -226,3 +226,29 @@ def test_render_never_imports_lint_aws_sdk_or_runtime(good, tmp_path):
              if name.split(".")[0] in {"boto3", "botocore", "cfnlint", "moto", "s3transfer"}
              or name.startswith("watchbot_cfn.runtime")}
     assert heavy == set()
+
+
+# --- README -----------------------------------------------------------------------
+
+def _code_blocks(markdown: str) -> list[str]:
+    return [block.strip() for block in re.findall(r"^```[a-z]*\n(.*?)^```", markdown, re.M | re.S)]
+
+
+def test_readme_quick_start_is_exactly_the_two_commands_ci_runs():
+    readme = (REPO / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert _code_blocks(quick_start) == [
+        "pip install . && watchbot-cfn render examples/minimal.toml > template.json",
+        "pip install -e '.[test]' && pytest",
+    ]
+    ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
+    assert "pip install -e '.[test]' && pytest" in ci_lines
+
+
+def test_readme_python_example_runs(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    first_python = readme.split("## Using it from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run([sys.executable, "-c", first_python], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Outputs"]["WorkTopic"]["Value"] == {"Ref": "WatchbotTopic"}
