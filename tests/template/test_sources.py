@@ -186,9 +186,10 @@ def test_unknown_capitalised_section(tmp_path):
     ("{}", "no options given"),
     ('{"systems": []}', "non-empty list"),
     ('{"systems": [{"cluster": "c"}], "service": "s"}', "not both"),
+    ("1: one\n", "not 1"),
 ])
 def test_documents_of_the_wrong_shape(tmp_path, text, problem):
-    path = write(tmp_path, "shape.json", text)
+    path = write(tmp_path, "shape.yaml" if text.startswith("1:") else "shape.json", text)
     assert problem in str(source_error(path))
 
 

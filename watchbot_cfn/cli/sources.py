@@ -131,6 +131,9 @@ def template_from_document(data: dict[str, Any], origin: str) -> Template:
 
     if not isinstance(data, dict):
         raise SourceError(origin, "the top level must be a table/object of options")
+    bad_keys = [key for key in data if not isinstance(key, str)]
+    if bad_keys:
+        raise SourceError(origin, f"keys must be option or section names, not {bad_keys[0]!r}")
     sections = {key: value for key, value in data.items() if key in CFN_SECTIONS}
     for key in data:
         if key not in CFN_SECTIONS and key[:1].isupper():
