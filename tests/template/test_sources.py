@@ -279,3 +279,11 @@ def test_python_exception_becomes_one_line(tmp_path):
 def test_missing_python_file_and_module(tmp_path):
     assert str(source_error(str(tmp_path / "gone.py"))).endswith("no such file")
     assert "no such file or module 'no_such_module_here'" in str(source_error("no_such_module_here:template"))
+
+
+def test_python_file_may_define_dataclasses(tmp_path):
+    path = write(tmp_path, "typed.py", "from __future__ import annotations\nimport dataclasses\n"
+                 "import watchbot_cfn\n\n@dataclasses.dataclass\nclass Settings:\n    prefix: str = 'Typed'\n\n"
+                 "template = watchbot_cfn.template(cluster='c', service='s', service_version='v', command='x',\n"
+                 "                                 notification_email='a@example.com', prefix=Settings().prefix)\n")
+    assert "TypedQueue" in load_source(path).resources

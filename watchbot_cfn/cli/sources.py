@@ -181,9 +181,13 @@ def _from_python_file(path: str, attribute: str, source: str) -> Template:
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always get a loader
         raise SourceError(path, "cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
     sys.path.insert(0, str(file.resolve().parent))  # lets app.py import its neighbours
     try:
         _run(lambda: spec.loader.exec_module(module), path)
+    except SourceError:
+        sys.modules.pop(module_name, None)
+        raise
     finally:
         sys.path.remove(str(file.resolve().parent))
     return _attribute_template(module, attribute, path, source)
