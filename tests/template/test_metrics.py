@@ -2,108 +2,22 @@
 
 The lines are made with the contract's own formatting functions (the ones the
 watcher uses), and each pattern is taken from the rendered MetricFilter, so a
-change on either side that breaks the metrics fails here. The matcher below
-implements the part of CloudWatch Logs filter syntax the contract uses.
+change on either side that breaks the metrics fails here. Matching uses the
+shared CloudWatch filter matcher of tests/support/filtermatch.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import shlex
 from typing import Any
 
 import pytest
 
 from watchbot_cfn import contract
 from watchbot_cfn.resources import metrics
+from tests.support.filtermatch import matches, metric_value
 from tests.support.templates import rendered
 
 METRICS = [spec.metric for spec in contract.METRIC_FILTERS]
-
-
-# --- a small CloudWatch Logs filter matcher ----------------------------------------
-
-def match(pattern: str, line: str) -> dict[str, Any] | None:
-    """Fields a matching line exposes (for ``$name`` / ``$.path`` values), or None."""
-    pattern = pattern.strip()
-    if pattern.startswith("{"):
-        return _match_json(pattern, line)
-    if pattern.startswith("["):
-        return _match_fields(pattern, line)
-    return _match_terms(pattern, line)
-
-
-def _match_terms(pattern: str, line: str) -> dict[str, Any] | None:
-    terms = shlex.split(pattern)  # quoted phrases stay whole; every term must appear
-    return {} if all(term in line for term in terms) else None
-
-
-def _match_json(pattern: str, line: str) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    body = pattern.strip()[1:-1]
-    for condition in body.split("&&"):
-        found = re.fullmatch(r'\s*\$\.([\w.]+)\s*(=|!=)\s*("(?:[^"\\]|\\.)*"|\*|-?\d+(?:\.\d+)?)\s*', condition)
-        assert found, f"unsupported JSON condition {condition!r}"
-        path, operator, expected = found.groups()
-        value: Any = record
-        for key in path.split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        if expected == "*":
-            ok = value is not None
-        elif expected.startswith('"'):
-            ok = value == json.loads(expected)
-        else:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == float(expected)
-        if ok != (operator == "="):
-            return None
-    return {"$." + key: value for key, value in record.items()}
-
-
-def _split_line(line: str) -> list[str]:
-    """Space-delimited fields; text in [] or "" is one field."""
-    return re.findall(r'\[[^\]]*\]|"[^"]*"|\S+', line)
-
-
-def _match_fields(pattern: str, line: str) -> dict[str, Any] | None:
-    specs = [part.strip() for part in pattern.strip()[1:-1].split(",")]
-    fields = _split_line(line)
-    if "..." not in specs and len(specs) != len(fields):
-        return None
-    named: dict[str, Any] = {}
-    position = 0
-    for spec in specs:
-        if spec == "...":
-            assert spec is specs[-1], "only a trailing ellipsis is supported"
-            return named
-        if position >= len(fields):
-            return None
-        field = fields[position]
-        name, _, expected = spec.partition("=")
-        if expected and not re.fullmatch(re.escape(expected).replace(r"\*", ".*"), field):
-            return None
-        named["$" + name] = field
-        position += 1
-    return named if position == len(fields) else None
-
-
-def metric_value(value_spec: str, fields: dict[str, Any]) -> float:
-    value = fields[value_spec] if value_spec.startswith("$") else value_spec
-    return float(value)
-
-
-def test_the_matcher_knows_the_syntax_it_implements():
-    assert match('"[failure]"', "[t] [watcher] [id] [failure] exit 1") == {}
-    assert match('"[failure]"', "[t] [watcher] [id] failure") is None
-    assert match('{ $.a = "x" && $.n = * }', '{"a": "x", "n": 3}') == {"$.a": "x", "$.n": 3}
-    assert match('{ $.a = "x" }', '{"a": "y"}') is None
-    assert match("[a, b=two, ...]", "one two three") == {"$a": "one", "$b": "two"}
-    assert match("[a, b=two]", "one two three") is None
 
 
 # --- the filters in the template -----------------------------------------------------
@@ -174,6 +88,11 @@ def watcher_lines(structured: bool) -> dict[str, str]:
                                        time=TIME),
         "worker": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID, "processing failure of upstream",
                                       time=TIME),
+        # a worker that prints text shaped like the watcher's must not feed the metrics
+        "worker failure text": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID,
+                                                   contract.plain_failure_text("mine"), time=TIME),
+        "worker summary text": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID,
+                                                   contract.plain_summary_text(SUMMARY), time=TIME),
     }
 
 
@@ -193,9 +112,8 @@ def test_each_rendered_pattern_counts_exactly_its_watcher_line(structured, metri
     value_spec = properties["MetricTransformations"][0]["MetricValue"]
     wanted, value = EXPECTED[metric]
     for kind, line in watcher_lines(structured).items():
-        fields = match(pattern, line)
         if kind == wanted:
-            assert fields is not None, f"{metric} pattern {pattern!r} misses {line!r}"
-            assert metric_value(value_spec, fields) == value
+            assert matches(pattern, line), f"{metric} pattern {pattern!r} misses {line!r}"
+            assert metric_value(pattern, value_spec, line) == value
         else:
-            assert fields is None, f"{metric} pattern {pattern!r} also counts {line!r}"
+            assert not matches(pattern, line), f"{metric} pattern {pattern!r} also counts {line!r}"
