@@ -31,6 +31,7 @@ class FakeSqs:
         self.calls: list[tuple[str, dict]] = []
         self.replies: dict[str, list] = {}
         self.lock = threading.Lock()
+        self.receive_delay = 0.0  # an empty receive takes this long, like a (short) long poll
 
     def script(self, operation: str, *replies) -> None:
         self.replies.setdefault(operation, []).extend(replies)
@@ -45,6 +46,10 @@ class FakeSqs:
         if callable(reply):
             return reply(kwargs)
         if reply is None:
+            if operation == "receive_message" and self.receive_delay:
+                import time
+
+                time.sleep(self.receive_delay)
             ids = [entry["Id"] for entry in kwargs.get("Entries", [])]
             return {"Successful": [{"Id": i} for i in ids]} if ids else {"Messages": []}
         return reply

@@ -51,7 +51,7 @@ class WatcherProcess:
         for name in ("concurrency", "drainTimeout", "visibilityTimeout", "maxJobDuration", "Volumes",
                      "structuredLogging", "writableFilesystem", "Fifo", "Message", "Subject"):
             self.env.pop(name, None)
-        self.env.update({"QueueUrl": queue_url, "visibilityTimeout": "30", "drainTimeout": "5"})
+        self.env.update({"QueueUrl": queue_url, "visibilityTimeout": "30", "drainTimeout": "2"})
         self.env.update({name: str(value) for name, value in settings.items()})
         self.command = command
         self.lines: list[str] = []

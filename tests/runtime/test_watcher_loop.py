@@ -1,0 +1,114 @@
+"""The watcher loop in-process against a scripted SQS: slots, FIFO, failures to start, draining."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from tests.runtime.helpers import CapturingLogger, FakeSqs
+from watchbot_cfn import contract
+from watchbot_cfn.runtime.children import DirectChildren
+from watchbot_cfn.runtime.config import load_config
+from watchbot_cfn.runtime.message import MessageFiles
+from watchbot_cfn.runtime.queue import QueueClient
+from watchbot_cfn.runtime.watcher import Watcher
+
+
+def entry(index: int, receives: int = 1) -> dict:
+    return {"MessageId": f"m{index}", "ReceiptHandle": f"rh{index}", "Body": str(index),
+            "Attributes": {"ApproximateReceiveCount": str(receives), "SentTimestamp": "1700000000000"}}
+
+
+class Harness:
+    def __init__(self, tmp_path, command: str, children=None, **env: str) -> None:
+        self.sqs = FakeSqs()
+        self.sqs.receive_delay = 0.02
+        self.logger = CapturingLogger()
+        config = load_config(command, {contract.ENV_QUEUE_URL: "http://q", contract.ENV_DRAIN_TIMEOUT: "2", **env})
+        self.watcher = Watcher(config, QueueClient("http://q", self.sqs, self.logger, max_backoff=0.01),
+                               self.logger, MessageFiles(str(tmp_path / "messages")),
+                               children=children or DirectChildren(), environ=dict(os.environ))
+        self.running_at_receive: list[tuple[int, int]] = []
+        original = self.sqs.receive_message
+
+        def receive(**kwargs):
+            self.running_at_receive.append((self.watcher.slots.running, kwargs["MaxNumberOfMessages"]))
+            return original(**kwargs)
+        self.sqs.receive_message = receive
+        self.code: list[int] = []
+        self.thread = threading.Thread(target=lambda: self.code.append(self.watcher.run()), daemon=True)
+
+    def __enter__(self) -> "Harness":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.watcher.request_stop()
+        self.thread.join(10)
+        assert self.code == [0]
+
+    def until(self, predicate, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, "\n".join(self.logger.lines)
+            time.sleep(0.01)
+
+
+def test_receives_never_ask_for_more_than_the_free_slots(tmp_path):
+    harness = Harness(tmp_path, "sleep 0.3", concurrency="3")
+    harness.sqs.script("receive_message", {"Messages": [entry(0), entry(1)]}, {"Messages": [entry(2)]},
+                       {"Messages": [entry(3), entry(4), entry(5)]})
+    with harness:
+        harness.until(lambda: harness.watcher.stats.get("success") == 6)
+    assert harness.running_at_receive[0] == (0, 3)
+    assert all(running + asked <= 3 for running, asked in harness.running_at_receive)
+    assert all(asked >= 1 for _, asked in harness.running_at_receive)
+
+
+def test_fifo_queues_receive_one_message_at_a_time(tmp_path):
+    harness = Harness(tmp_path, "true", concurrency="4", Fifo="true")
+    harness.sqs.script("receive_message", {"Messages": [entry(0)]})
+    with harness:
+        harness.until(lambda: harness.watcher.stats.get("success") == 1)
+    assert {asked for _, asked in harness.running_at_receive} == {1}
+
+
+class Unstartable(DirectChildren):
+    def spawn(self, args, **kwargs):
+        raise OSError(7, "Argument list too long")
+
+
+def test_a_command_that_cannot_start_fails_its_message_not_the_watcher(tmp_path):
+    harness = Harness(tmp_path, "true", children=Unstartable())
+    harness.sqs.script("receive_message", {"Messages": [entry(0, receives=3)]}, {"Messages": [entry(1)]})
+    with harness:
+        harness.until(lambda: harness.watcher.stats.get("returned") == 2)
+    lines = harness.logger.lines
+    assert sum("[failure] could not start the command" in line for line in lines) == 2
+    returns = [e for call in harness.sqs.of("change_message_visibility_batch") for e in call["Entries"]]
+    assert {e["ReceiptHandle"]: e["VisibilityTimeout"] for e in returns} == {"rh0": 8, "rh1": 2}
+
+
+def test_exit_codes_map_to_delete_or_return(tmp_path):
+    harness = Harness(tmp_path, 'exit "$Message"', concurrency="4")
+    harness.sqs.script("receive_message", {"Messages": [
+        {**entry(0), "Body": "0"}, {**entry(3), "Body": "3"}, {**entry(4, receives=2), "Body": "4"},
+        {**entry(9, receives=20), "Body": "9"}]})
+    with harness:
+        harness.until(lambda: harness.watcher.stats.get("deleted") == 2 and harness.watcher.stats.get("returned") == 2)
+    deleted = {e["ReceiptHandle"] for c in harness.sqs.of("delete_message_batch") for e in c["Entries"]}
+    returned = {e["ReceiptHandle"]: e["VisibilityTimeout"]
+                for c in harness.sqs.of("change_message_visibility_batch") for e in c["Entries"]}
+    assert deleted == {"rh0", "rh3"}
+    assert returned["rh4"] == 4
+    assert 43_100 < returned["rh9"] <= 43_200  # 2 ** 20 capped by SQS's 12 hours
+
+
+def test_a_stop_with_nothing_running_returns_promptly(tmp_path):
+    harness = Harness(tmp_path, "true")
+    with harness:
+        time.sleep(0.1)
+        started = time.monotonic()
+    assert time.monotonic() - started < 2
+    assert any("stopped:" in line for line in harness.logger.lines)
