@@ -65,9 +65,10 @@ def test_fargate_network_defaults_to_no_public_ip_and_the_vpc_default_security_g
 
 def test_fargate_network_accepts_intrinsics():
     config = properties(capacity="FARGATE", fargate_subnets={"Ref": "Subnets"},
-                        fargate_security_groups=[{"Ref": "Group"}])["NetworkConfiguration"]["AwsvpcConfiguration"]
-    assert config["Subnets"] == {"Ref": "Subnets"}
-    assert config["SecurityGroups"] == [{"Ref": "Group"}]
+                        fargate_security_groups=[{"Ref": "Group"}],
+                        fargate_public_ip={"Ref": "PublicIp"})["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert config == {"Subnets": {"Ref": "Subnets"}, "SecurityGroups": [{"Ref": "Group"}],
+                      "AssignPublicIp": {"Ref": "PublicIp"}}
 
 
 def test_fargate_spot_uses_a_capacity_provider_strategy_instead_of_a_launch_type():

@@ -134,6 +134,7 @@ def test_an_explicit_image_replaces_the_default():
 def test_family_defaults_to_the_service_made_valid():
     assert definition(service="team/worker.v2")["Family"] == "team-worker-v2"
     assert definition(family="custom")["Family"] == "custom"
+    assert definition(family={"Ref": "Family"})["Family"] == {"Ref": "Family"}
 
 
 def test_task_role_is_wired_by_name():
