@@ -11,13 +11,28 @@ import awacs.sns
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Template
 from troposphere.iam import ManagedPolicy
-from troposphere.s3 import Bucket
+from troposphere.s3 import (
+    Bucket,
+    BucketEncryption,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
 
 import watchbot_cfn
 
 
 def build() -> Template:
-    results = Bucket("Results")
+    results = Bucket(
+        "Results",
+        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[
+            ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
+                SSEAlgorithm="AES256"))]),
+    )
     system = watchbot_cfn.template(
         prefix="Render",
         cluster="processing",

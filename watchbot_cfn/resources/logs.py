@@ -12,6 +12,7 @@ from troposphere.logs import LogGroup
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import LOGS_DEFAULT_ENCRYPTION, skip
 
 __all__ = ["build"]
 
@@ -22,5 +23,6 @@ def build(options: Options, names: Names) -> list[Any]:
             names.log_group,
             LogGroupName=names.log_group_name,
             RetentionInDays=options.log_retention_days,
+            Metadata=skip(LOGS_DEFAULT_ENCRYPTION),
         )
     ]

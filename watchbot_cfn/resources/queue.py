@@ -16,6 +16,7 @@ from troposphere.sqs import Queue, RedrivePolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import SQS_MANAGED_ENCRYPTION, skip
 
 __all__ = ["build", "work_queue_arn_by_name"]
 
@@ -43,6 +44,7 @@ def _work_queue(options: Options, names: Names) -> Queue:
     if options.fifo:
         queue.FifoQueue = True
         queue.ContentBasedDeduplication = True
+    queue.Metadata = skip(SQS_MANAGED_ENCRYPTION)
     return queue
 
 
@@ -61,6 +63,7 @@ def _dead_letter_queue(options: Options, names: Names) -> Queue:
     )
     if options.fifo:
         queue.FifoQueue = True
+    queue.Metadata = skip(SQS_MANAGED_ENCRYPTION)
     return queue
 
 

@@ -17,6 +17,7 @@ from troposphere.sqs import QueuePolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import SNS_AWS_MANAGED_KEY, skip
 
 __all__ = ["build"]
 
@@ -27,7 +28,7 @@ def build(options: Options, names: Names) -> list[Any]:
     if options.fifo:
         return []
     return [
-        Topic(names.topic, DisplayName=f"Watchbot {names.prefix} work topic"),
+        Topic(names.topic, DisplayName=f"Watchbot {names.prefix} work topic", Metadata=skip(SNS_AWS_MANAGED_KEY)),
         SubscriptionResource(
             names.topic_subscription,
             TopicArn=Ref(names.topic),
