@@ -85,3 +85,13 @@ def test_s3_worker_example_reads_the_bucket_from_its_own_resources(rendered):
     assert [s["Resource"] for s in worker] == [{"Fn::Sub": "${Uploads.Arn}/*"}, {"Fn::GetAtt": ["Uploads", "Arn"]}]
     [container] = body["Resources"]["WatchbotTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert {"Name": "BUCKET", "Value": {"Ref": "Uploads"}} in container["Environment"]
+
+
+def test_ec2_placement_example_pins_tasks_and_mounts_the_host_cache(rendered):
+    body = rendered["ec2-placement.yaml"]
+    service = body["Resources"]["WatchbotService"]["Properties"]
+    assert [c["Type"] for c in service["PlacementConstraints"]] == ["distinctInstance", "memberOf"]
+    volumes = body["Resources"]["WatchbotTaskDefinition"]["Properties"]["Volumes"]
+    assert {"Name": "models", "Host": {"SourcePath": "/var/cache/models"}} in volumes
+    role = body["Resources"]["WatchbotExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert "Secrets" not in [s["Sid"] for s in role["Statement"]]  # an SSM parameter, not a secret

@@ -139,6 +139,15 @@ def test_a_secret_given_as_an_intrinsic_may_be_either_kind():
     assert statement(role, "execution", "Parameters")["Resource"] == [{"Ref": "TokenArn"}]
 
 
+def test_a_secret_given_as_a_sub_is_granted_by_the_kind_its_arn_names():
+    parameter = {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/token"}
+    secret = {"Fn::Sub": ["arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Name}",
+                          {"Name": {"Ref": "SecretName"}}]}
+    role = rendered(iam.build, secrets={"TOKEN": parameter, "DB": secret}, **FARGATE)["WatchbotExecutionRole"]
+    assert statement(role, "execution", "Parameters")["Resource"] == [parameter]
+    assert statement(role, "execution", "Secrets")["Resource"] == [secret]
+
+
 def test_an_image_given_as_an_intrinsic_may_come_from_any_repository_of_the_account():
     role = rendered(iam.build, image={"Ref": "Image"})["WatchbotExecutionRole"]
     assert statement(role, "execution", "EcrPull")["Resource"] == [

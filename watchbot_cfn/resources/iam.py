@@ -164,15 +164,18 @@ def ecr_repository_arn(options: Options) -> Any:
 def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
     """(Secrets Manager ARNs, SSM parameter ARNs) the execution role may read.
 
-    A secret given as an intrinsic could be either kind, so it goes in both
+    An intrinsic whose kind cannot be read from it (a Ref, say) goes in both
     lists; granting ssm on a Secrets Manager ARN (or the reverse) matches nothing.
     """
     secrets_manager: list[Any] = []
     parameters: list[Any] = []
     for value in options.secrets.values():
         if isinstance(value, AWSHelperFn):
-            secrets_manager.append(value)
-            parameters.append(value)
+            text = _sub_text(value)
+            if ":ssm:" not in text:
+                secrets_manager.append(value)
+            if ":secretsmanager:" not in text:
+                parameters.append(value)
         elif ":secretsmanager:" in value:
             secrets_manager.append(_secret_arn(value))
         elif value.startswith("arn:"):
@@ -181,6 +184,15 @@ def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
             parameters.append(_sub_arn(awacs.ssm.ARN(resource="parameter/" + value.lstrip("/"),
                                                      region="${AWS::Region}", account="${AWS::AccountId}")))
     return _unique(secrets_manager), _unique(parameters)
+
+
+def _sub_text(value: AWSHelperFn) -> str:
+    """The template string of an Fn::Sub (either form), or "" for other intrinsics."""
+    data = getattr(value, "data", None)
+    text = data.get("Fn::Sub", "") if isinstance(data, dict) else ""
+    if isinstance(text, list) and text:
+        text = text[0]
+    return text if isinstance(text, str) else ""
 
 
 def _secret_arn(value_from: str) -> str:
