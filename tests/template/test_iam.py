@@ -7,8 +7,9 @@ from typing import Any
 import awacs.s3
 from awacs.aws import Allow, Statement
 
+from watchbot_cfn import template
 from watchbot_cfn.resources import iam
-from tests.support.templates import FARGATE, rendered, walk
+from tests.support.templates import FARGATE, REQUIRED, rendered, walk
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/worker/token"
@@ -43,11 +44,15 @@ def test_fifo_task_role_has_no_topic_to_publish_to():
     assert [s["Sid"] for s in policy(role, "watchbot")] == ["WorkQueue"]
 
 
-def test_reduce_mode_lets_the_watcher_update_its_progress_table_only():
-    role = rendered(iam.build, reduce=True)["WatchbotTaskRole"]
-    table = statement(role, "watchbot", "ProgressTable")
-    assert table["Resource"] == [{"Fn::GetAtt": ["WatchbotProgressTable", "Arn"]}]
-    assert all(action.startswith("dynamodb:") for action in table["Action"])
+def test_reduce_mode_grants_the_progress_table_to_the_task_role_exactly_once():
+    # the progress builder owns the grant; the task role must not repeat it
+    body = template(**REQUIRED, reduce=True).to_dict()
+    grants = [(key, found) for key, resource in body["Resources"].items()
+              for found in walk(resource) if isinstance(found, dict) and "Action" in found
+              and any(str(action).startswith("dynamodb:") for action in found["Action"])]
+    [(owner, grant)] = grants
+    assert grant["Resource"] == [{"Fn::GetAtt": ["WatchbotProgressTable", "Arn"]}]
+    assert body["Resources"][owner]["Properties"]["Roles"] == [{"Ref": "WatchbotTaskRole"}]
 
 
 def test_every_watcher_statement_names_a_resource_of_its_own_system():

@@ -4,7 +4,8 @@
 Every statement is built with awacs and scoped to this system's own resources:
 the task role reads and deletes on its own queue only, publishes to its own
 topic only, and gets the user's ``permissions`` in a separate policy so they
-are easy to audit. No statement grants ``Principal: {AWS: "*"}``.
+are easy to audit. No statement grants ``Principal: {AWS: "*"}``. In reduce
+mode the progress builder attaches the table's permissions to this role.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import awacs.dynamodb
 import awacs.ecr
 import awacs.logs
 import awacs.secretsmanager
@@ -83,13 +83,6 @@ def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
     if not options.fifo:
         statements.append(Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
                                     Resource=[Ref(names.topic)]))
-    if options.reduce:
-        statements.append(Statement(
-            Sid="ProgressTable",
-            Effect=Allow,
-            Action=[awacs.dynamodb.GetItem, awacs.dynamodb.PutItem, awacs.dynamodb.UpdateItem],
-            Resource=[GetAtt(names.progress_table, "Arn")],
-        ))
     return PolicyDocument(Version=POLICY_VERSION, Statement=statements)
 
 
