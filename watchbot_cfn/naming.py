@@ -109,6 +109,10 @@ class Names:
     def progress_table(self) -> str:
         return self.id("ProgressTable")
 
+    @property
+    def progress_table_policy(self) -> str:
+        return self.id("ProgressTablePolicy")
+
     def webhook(self, part: str) -> str:
         return self.id(f"Webhook{part}")
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from watchbot_cfn.resources import service
-from tests.support.templates import FARGATE, SECURITY_GROUPS, SUBNETS, rendered
+from tests.support.templates import FARGATE, REQUIRED as REQUIRED_FOR_SERVICE, SECURITY_GROUPS, SUBNETS, rendered
 
 
 def properties(**overrides: Any) -> dict[str, Any]:
@@ -76,3 +76,14 @@ def test_fargate_spot_uses_a_capacity_provider_strategy_instead_of_a_launch_type
     assert built["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
     assert "LaunchType" not in built
     assert "AwsvpcConfiguration" in built["NetworkConfiguration"]
+
+
+def test_reduce_mode_service_waits_for_the_progress_table_policy():
+    import watchbot_cfn
+
+    built = watchbot_cfn.template(**{**REQUIRED_FOR_SERVICE, "reduce": True}).to_dict()["Resources"]
+    policy = built["WatchbotService"]["DependsOn"]
+    assert policy == ["WatchbotProgressTablePolicy"]
+    assert built["WatchbotProgressTablePolicy"]["Properties"]["Roles"] == [{"Ref": "WatchbotTaskRole"}]
+    plain = watchbot_cfn.template(**REQUIRED_FOR_SERVICE).to_dict()["Resources"]
+    assert "DependsOn" not in plain["WatchbotService"]

@@ -4,7 +4,8 @@ Keyed by ``id`` (string). On-demand billing by default, because progress
 traffic comes in bursts that follow the queue; provisioned when both capacity
 options are given. The permission is a separate ``AWS::IAM::Policy`` attached
 to the task role, so the core role definition stays the same in every mode.
-The container gets the table name as ``ProgressTable`` (see task.py).
+The container gets the table name as ``ProgressTable`` (see task.py), and the
+service waits for the policy (see service.py) so the first jobs are not denied.
 """
 
 from __future__ import annotations
@@ -20,15 +21,11 @@ from troposphere.iam import PolicyType
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 
-__all__ = ["ACTIONS", "KEY", "build", "policy_id"]
+__all__ = ["ACTIONS", "KEY", "build"]
 
 KEY = "id"
 #: status reads; set-total, set-metadata, complete-part and fail-job write with conditions.
 ACTIONS = (awacs.dynamodb.GetItem, awacs.dynamodb.PutItem, awacs.dynamodb.UpdateItem)
-
-
-def policy_id(names: Names) -> str:
-    return names.id("ProgressTablePolicy")
 
 
 def build(options: Options, names: Names) -> list[Any]:
@@ -46,7 +43,7 @@ def build(options: Options, names: Names) -> list[Any]:
         table.ProvisionedThroughput = ProvisionedThroughput(ReadCapacityUnits=options.read_capacity_units,
                                                             WriteCapacityUnits=options.write_capacity_units)
     policy = PolicyType(
-        policy_id(names),
+        names.progress_table_policy,
         PolicyName=f"{names.prefix}-progress-table",
         Roles=[Ref(names.task_role)],
         PolicyDocument=PolicyDocument(

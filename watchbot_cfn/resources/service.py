@@ -40,6 +40,10 @@ def build(options: Options, names: Names) -> list[Any]:
             MinimumHealthyPercent=100,
         ),
     )
+    if options.reduce:
+        # The table policy is a separate resource; without this the first tasks
+        # could start before IAM lets them use the table.
+        service.DependsOn = [names.progress_table_policy]
     if options.capacity == "FARGATE_SPOT":
         service.CapacityProviderStrategy = [CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=1)]
     else:
