@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.filtermatch import matches, metric_value
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 from watchbot_cfn import contract
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -30,13 +30,13 @@ def test_n_slots_run_n_jobs_at_once(moto_server, tmp_path, slots, messages):
     command = f'start=$(date +%s.%N); sleep 1; echo "$start $(date +%s.%N)" >> {record}'
     with WatcherProcess(moto_server, url, command, concurrency=str(slots)) as watcher:
         watcher.wait_for(lambda lines: len(summaries(lines)) >= messages, 30)
+        assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
     intervals = [tuple(map(float, line.split())) for line in record.read_text().splitlines()]
     assert len(intervals) == messages
     assert overlap(intervals) == slots
     span = max(end for _, end in intervals) - min(start for start, _ in intervals)
     rounds = -(-messages // slots)
     assert span < rounds * 1.0 + 1.5  # slots were refilled while other jobs ran
-    assert queue_depth(moto_server, url) == (0, 0)
 
 
 @pytest.mark.parametrize("structured", ["false", "true"])

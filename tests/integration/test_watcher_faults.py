@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.support.motoserver import MotoServer
-from tests.support.watcherproc import WatcherProcess, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, depth_becomes, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -39,7 +39,7 @@ def test_the_watcher_carries_on_when_sqs_stops_and_restarts(tmp_path):
             # the delete of the job that ended in the outage could not be made; that is said, not fatal
             assert any("could not delete" in line or "ownership lost" in line for line in lines)
             assert sorted(done.read_text().split()) == ["after-1", "after-2", "after-3", "before"]
-            assert queue_depth(server, url) == (0, 0)
+            assert depth_becomes(server, url, (0, 0)) == (0, 0)
             watcher.signal()
             assert watcher.wait(15) == 0
     finally:

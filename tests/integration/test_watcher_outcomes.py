@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -113,12 +112,12 @@ def test_large_bodies_are_processed_through_the_message_file(moto_server, tmp_pa
                f'cp "$MessageFile" {tmp_path}/$MessageId.body')
     with WatcherProcess(moto_server, url, command) as watcher:
         lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 2, 20)
+        assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
     assert all("outcome success" in line for line in summaries(lines))
     for message_id, body in ids.items():
         assert (tmp_path / f"{message_id}.body").read_text() == body
         expected = "0" if body is large else str(len(body))  # Message only when it fits
         assert (tmp_path / f"{message_id}.len").read_text().strip() == expected
-    assert queue_depth(moto_server, url) == (0, 0)
 
 
 def test_a_writable_filesystem_watcher_exits_after_one_job(moto_server):
@@ -130,9 +129,6 @@ def test_a_writable_filesystem_watcher_exits_after_one_job(moto_server):
     try:
         assert watcher.wait(15) == 0
         assert watcher.count("] ran") == 1 and len(summaries(watcher.snapshot())) == 1
-        started = time.monotonic()
-        while queue_depth(moto_server, url) != (1, 0) and time.monotonic() - started < 5:
-            time.sleep(0.1)
-        assert queue_depth(moto_server, url) == (1, 0)
+        assert depth_becomes(moto_server, url, (1, 0)) == (1, 0)
     finally:
         watcher.stop()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -25,7 +25,7 @@ def test_a_job_that_finishes_within_the_deadline_is_completed_and_deleted(moto_s
     assert any(line.endswith("] finished") for line in lines)
     assert "outcome success" in summaries(lines)[0]
     assert took < 5  # it left as soon as the job was done, not at the deadline
-    assert queue_depth(moto_server, url) == (0, 0)
+    assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
 
 
 def test_a_job_past_the_deadline_is_stopped_and_its_message_is_visible_again_at_once(moto_server, tmp_path):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -33,7 +33,7 @@ def test_a_job_longer_than_the_visibility_timeout_is_not_delivered_twice(moto_se
         assert runs.read_text() == "run\n"
         assert "after 1 receives" in summaries(lines)[0] and "outcome success" in summaries(lines)[0]
         assert len(summaries(watcher.snapshot())) == 1
-        assert queue_depth(moto_server, url) == (0, 0)
+        assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
 
 
 def test_failing_messages_move_to_the_dead_letter_queue(moto_server):
@@ -47,7 +47,7 @@ def test_failing_messages_move_to_the_dead_letter_queue(moto_server):
             dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
         assert [m["MessageId"] for m in dead] == [message_id]
         assert watcher.count("[failure] exit code 1") == 2  # maxReceiveCount receives, then redrive
-    assert queue_depth(moto_server, url) == (0, 0)
+    assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
 
 
 def test_max_job_duration_stops_the_whole_process_tree_and_returns_the_message(moto_server, tmp_path):

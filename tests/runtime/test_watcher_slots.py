@@ -1,4 +1,4 @@
-"""Slots and volume cleaning: never more jobs than slots, volumes cleaned only when no job runs."""
+"""Slots and volume cleaning: never more jobs (or messages) than slots, volumes cleaned only when no job runs."""
 
 from __future__ import annotations
 
@@ -10,66 +10,87 @@ from watchbot_cfn.runtime.volumes import clean_volumes
 from watchbot_cfn.runtime.watcher import Slots
 
 
-def test_free_slots_are_counted():
+def in_thread(function):
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(function()))
+    thread.start()
+    return thread, got
+
+
+def test_reservations_and_jobs_never_exceed_the_capacity():
     slots, stopping = Slots(3), threading.Event()
-    assert slots.wait_free(stopping) == 3
-    slots.take()
-    slots.take()
-    assert slots.wait_free(stopping) == 1
+    assert slots.reserve(stopping, 10) == 3
+    thread, got = in_thread(lambda: slots.reserve(stopping, 10))
+    time.sleep(0.1)
+    assert got == []  # all three reserved by the receive on the wire
+    slots.start()
+    slots.unreserve(2)  # the receive brought one message
+    thread.join(2)
+    assert got == [2] and slots.running == 1 and slots.reserved == 2
     assert slots.finish() is False  # no volumes: nothing to clean
-    assert slots.wait_free(stopping) == 2
+    assert slots.reserve(stopping, 10) == 1
 
 
 def test_waiting_for_a_slot_ends_when_one_frees_or_on_stop():
     slots, stopping = Slots(1), threading.Event()
-    slots.take()
-    got = []
-    waiter = threading.Thread(target=lambda: got.append(slots.wait_free(stopping)))
-    waiter.start()
+    slots.reserve(stopping, 1)
+    slots.start()
+    thread, got = in_thread(lambda: slots.reserve(stopping, 5))
     time.sleep(0.1)
     assert got == []
     slots.finish()
-    waiter.join(2)
+    thread.join(2)
     assert got == [1]
-    slots.take()
-    waiter = threading.Thread(target=lambda: got.append(slots.wait_free(stopping)))
-    waiter.start()
+    slots.start()
+    thread, got = in_thread(lambda: slots.reserve(stopping, 5))
     stopping.set()
     slots.wake()
-    waiter.join(2)
-    assert got == [1, 0]
+    thread.join(2)
+    assert got == [0]
 
 
 def test_one_slot_cleans_after_every_job():
     slots, stopping = Slots(1, volumes=True), threading.Event()
-    slots.take()
+    slots.reserve(stopping, 1)
+    slots.start()
     assert slots.finish() is True
-    got = []
-    waiter = threading.Thread(target=lambda: got.append(slots.wait_free(stopping)))
-    waiter.start()
+    thread, got = in_thread(lambda: slots.reserve(stopping, 1))
     time.sleep(0.1)
     assert got == []  # held until the volumes are clean
     slots.cleaned()
-    waiter.join(2)
+    thread.join(2)
     assert got == [1]
 
 
-def test_many_slots_clean_when_idle_and_hold_new_jobs_after_capacity_finished():
+def test_a_job_never_starts_while_volumes_are_cleaned():
     slots, stopping = Slots(2, volumes=True), threading.Event()
-    slots.take()
-    slots.take()
+    assert slots.reserve(stopping, 1) == 1
+    slots.start()
+    assert slots.reserve(stopping, 1) == 1  # a receive goes on the wire
+    assert slots.finish() is True  # the only job ended: clean now
+    thread, got = in_thread(slots.start)  # the receive brings a message meanwhile
+    time.sleep(0.1)
+    assert got == [] and slots.running == 0
+    slots.cleaned()
+    thread.join(2)
+    assert slots.running == 1
+
+
+def test_many_slots_clean_when_idle_and_hold_receives_after_capacity_finished():
+    slots, stopping = Slots(2, volumes=True), threading.Event()
+    assert slots.reserve(stopping, 5) == 2
+    slots.start()
+    slots.start()
     assert slots.finish() is False  # another job still uses the volumes
-    assert slots.wait_free(stopping) == 1
-    slots.take()
-    assert slots.finish() is False  # second finished job since cleaning: new jobs are now held
-    got = []
-    waiter = threading.Thread(target=lambda: got.append(slots.wait_free(stopping)))
-    waiter.start()
+    assert slots.reserve(stopping, 5) == 1
+    slots.start()
+    assert slots.finish() is False  # second finished job since cleaning: receives are now held
+    thread, got = in_thread(lambda: slots.reserve(stopping, 5))
     time.sleep(0.1)
     assert got == []
     assert slots.finish() is True  # the last one cleans
     slots.cleaned()
-    waiter.join(2)
+    thread.join(2)
     assert got == [2]
 
 

@@ -43,6 +43,16 @@ def queue_depth(server: MotoServer, url: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+def depth_becomes(server: MotoServer, url: str, expected: tuple[int, int], timeout: float = 5.0) -> tuple[int, int]:
+    """The queue depth once it equals ``expected`` (deletes go out in batches), or the last seen."""
+    deadline = time.monotonic() + timeout
+    depth = queue_depth(server, url)
+    while depth != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        depth = queue_depth(server, url)
+    return depth
+
+
 class WatcherProcess:
     """``watchbot listen <command>`` against a moto server."""
 

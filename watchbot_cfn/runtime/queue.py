@@ -111,6 +111,7 @@ def make_client(region: str | None, max_connections: int) -> Any:
         read_timeout=LONG_POLL + 10,  # longer than a long poll
         max_pool_connections=max_connections,
         tcp_keepalive=True,
+        parameter_validation=False,  # requests are built here, not by users: save the CPU
     )
     return boto3.session.Session().client("sqs", region_name=region, config=config)
 

@@ -1,8 +1,10 @@
 """The watcher loop: receive into free slots, run jobs, settle messages, drain on shutdown.
 
-Threads: one poller (long-polls for as many messages as there are free slots,
-and polls again as soon as a slot frees, while other jobs run), one thread per
-running job, one heartbeat and one settler. The main thread only waits for a
+Threads: pollers (each long-polls for as many messages as there are free,
+unreserved slots, and polls again as soon as a slot frees, while other jobs
+run; two when there are several slots, so a freed slot need not wait for a
+receive already on the wire), one thread per running job, one heartbeat and
+one settler. The main thread only waits for a
 signal or for the end of work, so signal handling never races a lock.
 """
 
@@ -33,43 +35,60 @@ OUTCOME_REJECTED = "rejected"
 OUTCOME_NOOP = "noop"
 OUTCOME_FAILURE = "failure"
 
+#: Receives in flight at once, at most (each for the slots still free).
+MAX_POLLERS = 2
 #: Seconds allowed, after the drain deadline, for stopped jobs to end and their messages to be returned.
 _FINAL_SETTLE = 3.0
 
 
 class Slots:
-    """Free places for jobs, and the hold on new jobs while volumes are cleaned.
+    """Free places for jobs, reserved by receives in flight, and the hold while volumes are cleaned.
+
+    A receive reserves the slots it asks messages for, so the watcher never
+    holds more messages than it can run, even with several receives in flight.
 
     Volumes are shared by every job of a watcher, so they are cleaned when no
     job runs: with one slot that is after every job, as in the original. With
-    more, new jobs are held back once ``capacity`` jobs have finished since the
-    last cleaning, so leftovers never pile up beyond that.
+    more, new receives are held back once ``capacity`` jobs have finished since
+    the last cleaning, so leftovers never pile up beyond that.
     """
 
     def __init__(self, capacity: int, volumes: bool = False) -> None:
         self.capacity = capacity
         self.volumes = volumes
         self.running = 0
+        self.reserved = 0
         self._dirty = 0
         self._cleaning = False
         self._cond = threading.Condition()
 
-    def wait_free(self, stopping: threading.Event) -> int:
-        """Block until at least one slot is free; 0 once ``stopping`` is set (call ``wake`` after setting it)."""
+    def reserve(self, stopping: threading.Event, most: int) -> int:
+        """Block until a slot is free, then reserve up to ``most``; 0 once ``stopping`` is set (then call ``wake``)."""
         with self._cond:
             while True:
                 if stopping.is_set():
                     return 0
-                held = self._cleaning or (self._dirty >= self.capacity and self.running > 0)
-                if not held and self.running < self.capacity:
-                    return self.capacity - self.running
+                busy = self.running + self.reserved
+                held = self._cleaning or (self._dirty >= self.capacity and busy > 0)
+                if not held and busy < self.capacity:
+                    count = min(self.capacity - busy, most)
+                    self.reserved += count
+                    return count
                 self._cond.wait()
 
-    def take(self) -> None:
-        """Claim a slot; waits while volumes are being cleaned (a receive may have been on the wire)."""
+    def unreserve(self, count: int) -> None:
+        """Give back reservations a receive did not fill."""
+        if count:
+            with self._cond:
+                self.reserved -= count
+                self._cond.notify_all()
+
+    def start(self) -> None:
+        """A reserved slot gets its job; waits while volumes are being cleaned."""
         with self._cond:
             while self._cleaning:
                 self._cond.wait()
+            self.reserved -= 1
             self.running += 1
 
     def finish(self) -> bool:
@@ -118,6 +137,12 @@ class Watcher:
         self._killing = False
         self._started = 0
         self._poller_done = threading.Event()
+        self._pollers_lock = threading.Lock()
+        # One receive in flight leaves freed slots idle for a round trip; a second
+        # one fills them meanwhile. Reservations keep the total within the slots.
+        single = config.fifo or config.writable_filesystem or config.slots == 1
+        self._pollers = 1 if single else min(MAX_POLLERS, config.slots)
+        self._pollers_running = self._pollers
         self._signals = 0
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -148,8 +173,8 @@ class Watcher:
         config = self.config
         self.heartbeat.start()
         self.settler.start()
-        poller = threading.Thread(target=self._poll, name="poller", daemon=True)
-        poller.start()
+        for index in range(self._pollers):
+            threading.Thread(target=self._poll, name=f"poller-{index}", daemon=True).start()
         self.logger.notice(
             f"listening on {config.queue_url}: concurrency {config.slots}, visibility {config.visibility_timeout} s, "
             f"maxJobDuration {config.max_job_duration:g} s, drainTimeout {config.drain_timeout:g} s"
@@ -203,30 +228,34 @@ class Watcher:
     # -- poller ------------------------------------------------------------------
 
     def _poll(self) -> None:
+        single = self.config.fifo or self.config.writable_filesystem
         try:
             while not self.stopping.is_set():
                 if self.config.writable_filesystem and self._started >= 1:
                     return  # the filesystem is only clean for one job: the task ends after it
-                free = self.slots.wait_free(self.stopping)
-                if free <= 0:
+                reserved = self.slots.reserve(self.stopping, 1 if single else BATCH_LIMIT)
+                if reserved <= 0:
                     return
-                single = self.config.fifo or self.config.writable_filesystem
+                messages: list[Message] = []
                 try:
-                    raw = self.queue.receive(1 if single else min(free, BATCH_LIMIT),
-                                             self.config.visibility_timeout, interrupt=self.stopping)
-                    messages = [self._parse(entry) for entry in raw]
+                    raw = self.queue.receive(reserved, self.config.visibility_timeout, interrupt=self.stopping)
+                    messages = [m for m in (self._parse(entry) for entry in raw) if m is not None]
                 except Exception as error:  # pragma: no cover - a bug must not stop the loop
                     self.logger.notice(f"receive error: {error!r}", level="error")
                     self.stopping.wait(1.0)
-                    continue
                 if self.stopping.is_set():
-                    for message in filter(None, messages):
+                    for message in messages:
                         self.settler.release(message.message_id, message.receipt_handle, 0)
+                    self.slots.unreserve(reserved)
                     return
-                for message in filter(None, messages):
+                for message in messages:
                     self._start(message)
+                self.slots.unreserve(reserved - len(messages))
         finally:
-            self._poller_done.set()
+            with self._pollers_lock:
+                self._pollers_running -= 1
+                if self._pollers_running == 0:
+                    self._poller_done.set()
             self._wake()
 
     def _parse(self, entry: dict) -> Message | None:
@@ -239,7 +268,7 @@ class Watcher:
         return message
 
     def _start(self, message: Message) -> None:
-        self.slots.take()
+        self.slots.start()
         self.heartbeat.track(message)
         self._started += 1
         threading.Thread(target=self._run_job, args=(message,), name=f"job-{message.message_id}",
