@@ -64,6 +64,15 @@ DEFAULT_DEAD_LETTER_THRESHOLD = 10
 DEFAULT_DRAIN_TIMEOUT = 25
 #: ECS stopTimeout the task definition sets; the drain timeout must fit inside it.
 DEFAULT_STOP_TIMEOUT = 30
+#: Seconds the watcher may still need after its drain deadline: SIGTERM-to-SIGKILL
+#: grace for jobs still running, then returning their messages. A task's
+#: stopTimeout should be at least drainTimeout + SHUTDOWN_MARGIN.
+SHUTDOWN_MARGIN = 5
+
+
+def stop_timeout_for(drain_timeout: float) -> int:
+    """The smallest ECS stopTimeout that lets a watcher with ``drain_timeout`` shut down cleanly."""
+    return int(-(-drain_timeout // 1)) + SHUTDOWN_MARGIN
 
 
 def backoff_seconds(receive_count: int) -> int:

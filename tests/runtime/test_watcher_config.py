@@ -69,3 +69,12 @@ def test_booleans(raw, expected):
 def test_region_from_queue_url():
     assert region_from_queue_url("https://sqs.ap-southeast-2.amazonaws.com/1/q") == "ap-southeast-2"
     assert region_from_queue_url("http://127.0.0.1:5000/1/q") is None
+
+
+def test_the_default_drain_fits_the_default_stop_timeout():
+    # the task definition's StopTimeout must leave the watcher its drain plus the kill grace and returns
+    assert contract.stop_timeout_for(contract.DEFAULT_DRAIN_TIMEOUT) == contract.DEFAULT_STOP_TIMEOUT
+    assert contract.stop_timeout_for(4.2) == 10
+    from watchbot_cfn.runtime import watcher
+
+    assert watcher._STOPPED_JOBS_WAIT + watcher._FINAL_SETTLE <= contract.SHUTDOWN_MARGIN

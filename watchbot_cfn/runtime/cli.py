@@ -12,9 +12,12 @@ import shutil
 import signal
 import sys
 import tempfile
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from watchbot_cfn import contract
+
+if TYPE_CHECKING:  # pragma: no cover
+    from watchbot_cfn.runtime.config import WatcherConfig
 
 __all__ = ["main", "build_parser"]
 
@@ -52,8 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return listen(config)
 
 
-def listen(config) -> int:  # type: ignore[no-untyped-def]
+def listen(config: "WatcherConfig") -> int:
     """Wire the parts together, install the signal handlers and run until stopped."""
+    # Handlers first: a SIGTERM while boto3 loads must not kill the watcher outright.
+    early: list[int] = []
+    stop = early.append
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, frame: stop(number))
+
     from botocore.exceptions import NoRegionError
 
     from watchbot_cfn.runtime.children import Reaper, become_subreaper
@@ -76,8 +85,9 @@ def listen(config) -> int:  # type: ignore[no-untyped-def]
             return contract.EXIT_BAD_CONFIG
         queue = QueueClient(config.queue_url, client, logger)
         watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda number, frame: watcher.request_stop(number))
+        stop = watcher.request_stop
+        for number in early:
+            watcher.request_stop(number)
         return watcher.run()
     except Exception as error:
         logger.notice(f"fatal: {error!r}", level="error")

@@ -37,8 +37,10 @@ OUTCOME_FAILURE = "failure"
 
 #: Receives in flight at once, at most (each for the slots still free).
 MAX_POLLERS = 2
-#: Seconds allowed, after the drain deadline, for stopped jobs to end and their messages to be returned.
-_FINAL_SETTLE = 3.0
+#: After the drain deadline: seconds for stopped jobs to end (SIGKILL comes after KILL_GRACE) ...
+_STOPPED_JOBS_WAIT = KILL_GRACE + 0.5
+#: ... and for the last deletes and returns to be sent; together within contract.SHUTDOWN_MARGIN.
+_FINAL_SETTLE = contract.SHUTDOWN_MARGIN - _STOPPED_JOBS_WAIT
 
 
 class Slots:
@@ -193,8 +195,9 @@ class Watcher:
         self.stopping.set()
         self.slots.wake()
         deadline = time.monotonic() + self.config.drain_timeout
-        self.logger.notice(f"shutting down: receiving stopped, {self.slots.running} running job(s) get "
-                           f"{self.config.drain_timeout:g} s to finish")
+        in_flight = " (waiting for the receive in flight)" if not self._poller_done.is_set() else ""
+        self.logger.notice(f"shutting down: receiving stopped{in_flight}, {self.slots.running} running job(s) "
+                           f"get {self.config.drain_timeout:g} s to finish")
         while self.slots.running > 0 or not self._poller_done.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._signals > first_signals:
@@ -209,14 +212,14 @@ class Watcher:
                            level="warning")
         for job in jobs:
             job.stop()
-        give_up = time.monotonic() + KILL_GRACE + 1.0
+        give_up = time.monotonic() + _STOPPED_JOBS_WAIT
         while self.slots.running > 0 and time.monotonic() < give_up:
             self._sleep(give_up - time.monotonic())
 
     def _finish_up(self) -> int:
         self.stopping.set()
         self.slots.wake()
-        if not self.settler.drain(_FINAL_SETTLE + 2.0):
+        if not self.settler.drain(_FINAL_SETTLE):
             self.logger.notice("some deletes or returns were not sent before exit; those messages will be "
                                "delivered again", level="warning")
         self.heartbeat.close()
