@@ -187,6 +187,10 @@ class Watcher:
             self._sleep(None)
         if self._signals:
             self._drain()
+        elif not config.writable_filesystem:  # pragma: no cover - only a bug ends the pollers otherwise
+            self.logger.notice("receiving stopped unexpectedly; exiting", level="error")
+            self._finish_up()
+            return 1
         return self._finish_up()
 
     def _drain(self) -> None:
