@@ -56,7 +56,8 @@ def depth_becomes(server: MotoServer, url: str, expected: tuple[int, int], timeo
 class WatcherProcess:
     """``watchbot listen <command>`` against a moto server."""
 
-    def __init__(self, server: MotoServer, queue_url: str, command: str, **settings: str) -> None:
+    def __init__(self, server: MotoServer, queue_url: str, command: str, prefix: tuple[str, ...] = (),
+                 **settings: str) -> None:
         self.env = server.env()
         for name in ("concurrency", "drainTimeout", "visibilityTimeout", "maxJobDuration", "Volumes",
                      "structuredLogging", "writableFilesystem", "Fifo", "Message", "Subject"):
@@ -64,6 +65,7 @@ class WatcherProcess:
         self.env.update({"QueueUrl": queue_url, "visibilityTimeout": "30", "drainTimeout": "2"})
         self.env.update({name: str(value) for name, value in settings.items()})
         self.command = command
+        self.prefix = list(prefix)  # e.g. unshare, to run the watcher as PID 1
         self.lines: list[str] = []
         self.times: list[float] = []
         self.stderr = ""
@@ -72,7 +74,7 @@ class WatcherProcess:
 
     def start(self) -> "WatcherProcess":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", self.command], env=self.env,
+            self.prefix + [sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", self.command], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
