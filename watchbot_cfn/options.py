@@ -353,8 +353,9 @@ class Options:
                                    "(0 = no limit, at most 43,200).", 0, legacy="maxJobDuration",
                                    check=int_range(0, contract.MAX_JOB_DURATION), intrinsic=True)
     concurrency: int = option("Jobs one watcher (one task) runs at once.", 1, check=int_range(1, 100))
-    drain_timeout: int = option("Seconds running jobs may finish after the task is told to stop; must be "
-                                "below stop_timeout.", contract.DEFAULT_DRAIN_TIMEOUT, check=int_range(0, 118))
+    drain_timeout: int = option("Seconds running jobs may finish after the task is told to stop; stop_timeout "
+                                f"must be at least this plus {contract.SHUTDOWN_MARGIN}.",
+                                contract.DEFAULT_DRAIN_TIMEOUT, check=int_range(0, 120 - contract.SHUTDOWN_MARGIN))
     stop_timeout: int = option("Seconds ECS waits after SIGTERM before SIGKILL (task StopTimeout).",
                                contract.DEFAULT_STOP_TIMEOUT, check=int_range(2, 120))
     visibility_timeout: int = option("Work queue visibility timeout in seconds; the watcher keeps extending "
@@ -545,9 +546,11 @@ def _check_combinations(o: Options) -> None:
                            "give notification_email or notification_topic, not both")
     if isinstance(o.min_size, int) and isinstance(o.max_size, int) and o.min_size > o.max_size:
         raise OptionsError("min_size", o.min_size, f"must not exceed max_size ({o.max_size})")
-    if o.drain_timeout >= o.stop_timeout:
+    if o.stop_timeout < contract.stop_timeout_for(o.drain_timeout):
         raise OptionsError("drain_timeout", o.drain_timeout,
-                           f"must be below stop_timeout ({o.stop_timeout}) so jobs are returned before SIGKILL")
+                           f"must be at most stop_timeout - {contract.SHUTDOWN_MARGIN} "
+                           f"({o.stop_timeout - contract.SHUTDOWN_MARGIN}) so the watcher returns unfinished "
+                           "messages before ECS sends SIGKILL")
     if o.visibility_timeout < 30:
         raise OptionsError("visibility_timeout", o.visibility_timeout, "must be at least 30 seconds")
     if o.fifo and o.webhook:

@@ -182,3 +182,13 @@ def test_placement_objects_are_checked(name, value):
 ])
 def test_names_that_end_up_in_the_template_are_valid_there(name, value):
     assert rejected(**{**REQUIRED, name: value}).option == name
+
+
+def test_the_drain_deadline_leaves_the_watcher_its_margin_inside_the_stop_timeout():
+    from watchbot_cfn import contract
+
+    error = rejected(**REQUIRED, drain_timeout=27, stop_timeout=30)
+    assert error.option == "drain_timeout"
+    assert f"stop_timeout - {contract.SHUTDOWN_MARGIN}" in str(error)
+    fitting = Options.build(**REQUIRED, drain_timeout=55, stop_timeout=60)
+    assert fitting.stop_timeout == contract.stop_timeout_for(fitting.drain_timeout)
