@@ -68,9 +68,10 @@ def build(options: Options, names: Names) -> list[Any]:
         )
     )
     if options.scaling_mode == "backlog-per-task":
-        resources += [_backlog_policy(options, names), _backlog_alarm(options, names)]
+        resources += [_scale_out_policy(options, names, _backlog_steps(options)), _backlog_alarm(options, names)]
     else:
-        resources += [_queue_depth_policy(options, names), _queue_depth_alarm(options, names)]
+        resources += [_scale_out_policy(options, names, _queue_depth_steps(options)),
+                      _queue_depth_alarm(options, names)]
     resources += [_scale_in_policy(options, names), _scale_in_alarm(options, names)]
     return resources
 
@@ -169,25 +170,7 @@ def _step_policy(logical_id: str, names: Names, policy_name: str, configuration:
     )
 
 
-def _queue_depth_policy(options: Options, names: Names) -> ScalingPolicy:
-    return _step_policy(
-        names.scale_out_policy, names, f"{names.prefix}-scale-out",
-        StepScalingPolicyConfiguration(
-            AdjustmentType="ChangeInCapacity",
-            Cooldown=options.scale_out_cooldown,
-            MetricAggregationType="Maximum",
-            StepAdjustments=[StepAdjustment(MetricIntervalLowerBound=0, ScalingAdjustment=scale_out_step(options))],
-        ),
-    )
-
-
-def _backlog_policy(options: Options, names: Names) -> ScalingPolicy:
-    steps = []
-    for lower, upper, add in backlog_ladder(options):
-        step = StepAdjustment(MetricIntervalLowerBound=lower, ScalingAdjustment=add)
-        if upper is not None:
-            step.MetricIntervalUpperBound = upper
-        steps.append(step)
+def _scale_out_policy(options: Options, names: Names, steps: list[StepAdjustment]) -> ScalingPolicy:
     return _step_policy(
         names.scale_out_policy, names, f"{names.prefix}-scale-out",
         StepScalingPolicyConfiguration(
@@ -197,6 +180,20 @@ def _backlog_policy(options: Options, names: Names) -> ScalingPolicy:
             StepAdjustments=steps,
         ),
     )
+
+
+def _queue_depth_steps(options: Options) -> list[StepAdjustment]:
+    return [StepAdjustment(MetricIntervalLowerBound=0, ScalingAdjustment=scale_out_step(options))]
+
+
+def _backlog_steps(options: Options) -> list[StepAdjustment]:
+    steps = []
+    for lower, upper, add in backlog_ladder(options):
+        step = StepAdjustment(MetricIntervalLowerBound=lower, ScalingAdjustment=add)
+        if upper is not None:
+            step.MetricIntervalUpperBound = upper
+        steps.append(step)
+    return steps
 
 
 def _scale_in_policy(options: Options, names: Names) -> ScalingPolicy:
