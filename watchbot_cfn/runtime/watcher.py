@@ -34,6 +34,8 @@ OUTCOME_SUCCESS = "success"
 OUTCOME_REJECTED = "rejected"
 OUTCOME_NOOP = "noop"
 OUTCOME_FAILURE = "failure"
+_OUTCOME_BY_EXIT = {contract.EXIT_SUCCESS: OUTCOME_SUCCESS, contract.EXIT_REJECTED: OUTCOME_REJECTED,
+                    contract.EXIT_NOOP: OUTCOME_NOOP}
 
 #: Receives in flight at once, at most (each for the slots still free).
 MAX_POLLERS = 2
@@ -324,14 +326,8 @@ class Watcher:
             self.logger.notice("stopped by shutdown; message returned to the queue", mid, level="warning")
             return
         code = result.exit_code
-        if result.start_error is None and not result.timed_out and code == contract.EXIT_SUCCESS:
-            outcome = OUTCOME_SUCCESS
-        elif result.start_error is None and not result.timed_out and code == contract.EXIT_REJECTED:
-            outcome = OUTCOME_REJECTED
-        elif result.start_error is None and not result.timed_out and code == contract.EXIT_NOOP:
-            outcome = OUTCOME_NOOP
-        else:
-            outcome = OUTCOME_FAILURE
+        ran_to_exit = result.start_error is None and not result.timed_out
+        outcome = _OUTCOME_BY_EXIT.get(code, OUTCOME_FAILURE) if ran_to_exit else OUTCOME_FAILURE
         if outcome in (OUTCOME_SUCCESS, OUTCOME_REJECTED):
             self.settler.delete(mid, message.receipt_handle)
         else:
