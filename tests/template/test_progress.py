@@ -36,3 +36,11 @@ def test_the_task_role_may_read_and_write_items_of_this_table_only():
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert statement["Resource"] == [{"Fn::GetAtt": ["ThumbsProgressTable", "Arn"]}]
+
+
+def test_the_progress_table_keeps_point_in_time_recovery():
+    from watchbot_cfn import template
+    from tests.support.templates import REQUIRED as BASE
+
+    table = template(**BASE, reduce=True).to_dict()["Resources"]["WatchbotProgressTable"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

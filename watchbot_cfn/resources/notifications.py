@@ -14,6 +14,7 @@ from troposphere.sns import Subscription, Topic
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import SNS_AWS_MANAGED_KEY, skip
 
 __all__ = ["build"]
 
@@ -26,5 +27,6 @@ def build(options: Options, names: Names) -> list[Any]:
             names.notification_topic,
             DisplayName=f"Watchbot {names.prefix} alarms",
             Subscription=[Subscription(Protocol="email", Endpoint=options.notification_email)],
+            Metadata=skip(SNS_AWS_MANAGED_KEY),  # CloudWatch alarms cannot publish under alias/aws/sns
         )
     ]

@@ -15,11 +15,18 @@ from typing import Any
 import awacs.dynamodb
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref
-from troposphere.dynamodb import AttributeDefinition, KeySchema, ProvisionedThroughput, Table
+from troposphere.dynamodb import (
+    AttributeDefinition,
+    KeySchema,
+    PointInTimeRecoverySpecification,
+    ProvisionedThroughput,
+    Table,
+)
 from troposphere.iam import PolicyType
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import DYNAMODB_OWNED_KEY, skip
 
 __all__ = ["ACTIONS", "KEY", "build"]
 
@@ -35,6 +42,9 @@ def build(options: Options, names: Names) -> list[Any]:
         names.progress_table,
         AttributeDefinitions=[AttributeDefinition(AttributeName=KEY, AttributeType="S")],
         KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
+        # Progress of multi-part jobs is state a bad deploy or script must not lose.
+        PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
+        Metadata=skip(DYNAMODB_OWNED_KEY),
     )
     if options.read_capacity_units is None:
         table.BillingMode = "PAY_PER_REQUEST"

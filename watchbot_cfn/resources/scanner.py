@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SNS_AWS_MANAGED_KEY", "SQS_MANAGED_ENCRYPTION", "LOGS_DEFAULT_ENCRYPTION", "skip"]
+__all__ = ["API_ACCESS_LOGS", "API_CACHE", "API_TRACING", "DYNAMODB_OWNED_KEY", "LOGS_DEFAULT_ENCRYPTION",
+           "SNS_AWS_MANAGED_KEY", "SQS_MANAGED_ENCRYPTION", "skip"]
 
 #: CKV_AWS_27 only accepts KmsMasterKeyId; SNS cannot deliver to a queue under alias/aws/sqs.
 SQS_MANAGED_ENCRYPTION = ("CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the AWS managed "
@@ -19,6 +20,16 @@ SNS_AWS_MANAGED_KEY = ("CKV_AWS_26", "Producers such as S3 event notifications, 
 #: CKV_AWS_158: CloudWatch Logs encrypts every log group at rest already.
 LOGS_DEFAULT_ENCRYPTION = ("CKV_AWS_158", "CloudWatch Logs encrypts log groups at rest by default; a customer "
                                           "managed key would need a key policy this template cannot assume")
+
+#: CKV_AWS_119: DynamoDB encrypts every table at rest with an AWS owned key already.
+DYNAMODB_OWNED_KEY = ("CKV_AWS_119", "DynamoDB encrypts the table at rest with an AWS owned key; a customer "
+                                     "managed key would add a key policy and a KMS charge per request")
+#: CKV_AWS_73 / CKV_AWS_76 / CKV_AWS_120: the webhook stage.
+API_TRACING = ("CKV_AWS_73", "X-Ray tracing is charged per request; the stage makes one call (SNS Publish), "
+                             "whose errors and latency API Gateway's own metrics already show")
+API_ACCESS_LOGS = ("CKV_AWS_76", "Access logging needs the account-wide API Gateway CloudWatch role, an "
+                                 "account setting a single stack must not change for everyone")
+API_CACHE = ("CKV_AWS_120", "Every POST publishes a message; answering one from a cache would drop it")
 
 
 def skip(*checks: tuple[str, str]) -> dict[str, Any]:

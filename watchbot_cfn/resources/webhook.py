@@ -36,6 +36,7 @@ from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources.scanner import API_ACCESS_LOGS, API_CACHE, API_TRACING, skip
 
 __all__ = ["REQUEST_TEMPLATE", "STAGE", "build"]
 
@@ -78,7 +79,7 @@ def build(options: Options, names: Names) -> list[Any]:
         method,
         deployment,
         Stage(names.webhook("Stage"), StageName=STAGE, RestApiId=Ref(names.webhook("Api")),
-              DeploymentId=Ref(deployment.title)),
+              DeploymentId=Ref(deployment.title), Metadata=skip(API_TRACING, API_ACCESS_LOGS, API_CACHE)),
         ApiKey(names.webhook("Key"), Enabled=True, Description=f"Watchbot {names.prefix} webhook key"),
         UsagePlan(
             names.webhook("UsagePlan"),
