@@ -106,17 +106,17 @@ def test_the_worker_gets_the_contract_environment(moto_server, tmp_path):
 def test_large_bodies_are_processed_through_the_message_file(moto_server, tmp_path):
     url, _ = create_queue(moto_server)
     sqs = moto_server.client("sqs")
-    large, fits = "L" * (300 * 1024), "F" * (100 * 1024)
-    ids = {sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]: body for body in (large, fits)}
+    largest, large, fits = "M" * (1024 * 1024), "L" * (300 * 1024), "F" * (100 * 1024)
+    ids = {sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]: body for body in (largest, large, fits)}
     command = (f'echo "${{#Message}}" > {tmp_path}/$MessageId.len; '
                f'cp "$MessageFile" {tmp_path}/$MessageId.body')
     with WatcherProcess(moto_server, url, command) as watcher:
-        lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 2, 20)
+        lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 3, 20)
         assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
     assert all("outcome success" in line for line in summaries(lines))
     for message_id, body in ids.items():
         assert (tmp_path / f"{message_id}.body").read_text() == body
-        expected = "0" if body is large else str(len(body))  # Message only when it fits
+        expected = str(len(body)) if body is fits else "0"  # Message only when it fits
         assert (tmp_path / f"{message_id}.len").read_text().strip() == expected
 
 
