@@ -159,27 +159,25 @@ def _role(options: Options, names: Names) -> Role:
 
 # --- policies -------------------------------------------------------------------
 
-def _step_policy(logical_id: str, names: Names, policy_name: str, configuration: StepScalingPolicyConfiguration
-                 ) -> ScalingPolicy:
+def _step_policy(logical_id: str, names: Names, direction: str, adjustment_type: str, cooldown: int,
+                 steps: list[StepAdjustment]) -> ScalingPolicy:
+    """Both directions are step policies on the one scalable target; only these parts differ."""
     return ScalingPolicy(
         logical_id,
-        PolicyName=policy_name,
+        PolicyName=f"{names.prefix}-scale-{direction}",
         PolicyType="StepScaling",
         ScalingTargetId=Ref(names.scaling_target),
-        StepScalingPolicyConfiguration=configuration,
-    )
-
-
-def _scale_out_policy(options: Options, names: Names, steps: list[StepAdjustment]) -> ScalingPolicy:
-    return _step_policy(
-        names.scale_out_policy, names, f"{names.prefix}-scale-out",
-        StepScalingPolicyConfiguration(
-            AdjustmentType="ChangeInCapacity",
-            Cooldown=options.scale_out_cooldown,
+        StepScalingPolicyConfiguration=StepScalingPolicyConfiguration(
+            AdjustmentType=adjustment_type,
+            Cooldown=cooldown,
             MetricAggregationType="Maximum",
             StepAdjustments=steps,
         ),
     )
+
+
+def _scale_out_policy(options: Options, names: Names, steps: list[StepAdjustment]) -> ScalingPolicy:
+    return _step_policy(names.scale_out_policy, names, "out", "ChangeInCapacity", options.scale_out_cooldown, steps)
 
 
 def _queue_depth_steps(options: Options) -> list[StepAdjustment]:
@@ -197,15 +195,8 @@ def _backlog_steps(options: Options) -> list[StepAdjustment]:
 
 
 def _scale_in_policy(options: Options, names: Names) -> ScalingPolicy:
-    return _step_policy(
-        names.scale_in_policy, names, f"{names.prefix}-scale-in",
-        StepScalingPolicyConfiguration(
-            AdjustmentType="ExactCapacity",
-            Cooldown=options.scale_in_cooldown,
-            MetricAggregationType="Maximum",
-            StepAdjustments=[StepAdjustment(MetricIntervalUpperBound=0, ScalingAdjustment=options.min_size)],
-        ),
-    )
+    steps = [StepAdjustment(MetricIntervalUpperBound=0, ScalingAdjustment=options.min_size)]
+    return _step_policy(names.scale_in_policy, names, "in", "ExactCapacity", options.scale_in_cooldown, steps)
 
 
 # --- alarms ---------------------------------------------------------------------
