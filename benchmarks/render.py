@@ -70,7 +70,8 @@ def main() -> int:
     median, p90, peak = statistics.median(times), percentile(times, 0.9), max(memory)
     print(f"{' '.join(argv[-3:])}: {args.runs} runs")
     print(f"  wall time  median {median:.3f} s   p90 {p90:.3f} s   (budget {BUDGET_SECONDS} s median)")
-    print(f"  peak RSS   median {statistics.median(memory):.1f} MiB   max {peak:.1f} MiB   (budget {BUDGET_MIB:.0f} MiB)")
+    print(f"  peak RSS   median {statistics.median(memory):.1f} MiB   max {peak:.1f} MiB   "
+          f"(budget {BUDGET_MIB:.0f} MiB)")
     over = median > BUDGET_SECONDS or peak > BUDGET_MIB
     if over:
         print("  over budget: profile with  python -X importtime -m watchbot_cfn.cli.main render "

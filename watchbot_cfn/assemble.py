@@ -7,8 +7,9 @@ namespace of intrinsics for the resources users wire into their own stack.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from troposphere import AWSHelperFn, GetAtt, Output, Parameter, Ref, Template
 
@@ -69,7 +70,7 @@ class Refs:
     progress_table: AWSHelperFn | None
 
     @classmethod
-    def of(cls, options: Options, names: Names) -> "Refs":
+    def of(cls, options: Options, names: Names) -> Refs:
         return cls(
             log_group=Ref(names.log_group),
             topic=None if options.fifo else Ref(names.topic),

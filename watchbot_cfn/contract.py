@@ -9,9 +9,10 @@ pattern.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 # --- Container environment (set by the template, read by the watcher) -------
 

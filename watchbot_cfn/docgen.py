@@ -8,8 +8,9 @@ drift. Regenerate with ``watchbot-cfn options --markdown > docs/options.md``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["GROUP_TITLES", "OptionDoc", "format_default", "option_docs", "options_markdown", "options_text"]
 

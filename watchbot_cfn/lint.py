@@ -29,7 +29,8 @@ class Finding:
 def lint(template: Any, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Finding]:
     """Lint a template given as a troposphere Template, a dict or a JSON/YAML string."""
     try:
-        from cfnlint.api import ManualArgs, lint as cfn_lint
+        from cfnlint.api import ManualArgs
+        from cfnlint.api import lint as cfn_lint
     except ImportError as missing:  # pragma: no cover - depends on the install
         raise RuntimeError("cfn-lint is not installed: pip install 'watchbot-cfn[lint]'") from missing
     if hasattr(template, "to_json"):

@@ -23,7 +23,8 @@ shared with the inputs, not copied; plain-dict parts are stored as given.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from troposphere import Template, encode_to_dict
 

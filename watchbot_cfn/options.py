@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from watchbot_cfn import contract
 from watchbot_cfn.errors import OptionsError
@@ -223,7 +224,7 @@ def reservation_check(value: Any) -> None:
     unknown = set(value) - {"memory", "soft_memory", "cpu"}
     if unknown:
         raise Invalid(f"unknown keys {sorted(unknown)}; allowed: memory, soft_memory, cpu")
-    for key, item in value.items():
+    for item in value.values():
         if not is_intrinsic(item):
             int_range(1)(item)
 
@@ -484,7 +485,7 @@ class Options:
     # -- construction -----------------------------------------------------
 
     @classmethod
-    def build(cls, **kwargs: Any) -> "Options":
+    def build(cls, **kwargs: Any) -> Options:
         """Validate every option, then every combination, before anything is built."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for name in kwargs:
@@ -581,8 +582,8 @@ def _check_combinations(o: Options) -> None:
         for name in ("fargate_subnets", "fargate_security_groups"):
             if getattr(o, name) is not None:
                 raise OptionsError(name, getattr(o, name), "applies to FARGATE or FARGATE_SPOT capacity only")
-    memory, soft = o.reservation.get("memory"), o.reservation.get("soft_memory")
-    if isinstance(memory, int) and isinstance(soft, int) and soft > memory:
+    hard, soft = o.reservation.get("memory"), o.reservation.get("soft_memory")
+    if isinstance(hard, int) and isinstance(soft, int) and soft > hard:
         raise OptionsError("reservation", o.reservation, "soft_memory must not exceed memory")
     if (o.read_capacity_units is None) != (o.write_capacity_units is None):
         raise OptionsError("read_capacity_units" if o.read_capacity_units is None else "write_capacity_units",

@@ -160,7 +160,7 @@ def test_the_dashboard_names_the_deployed_queue_and_service(stack, moto_server):
     lines = [line for widget in body["widgets"] for line in widget["properties"]["metrics"]]
     queue_name = created["WatchbotQueue"].rsplit("/", 1)[-1]
     service_name = created["WatchbotService"].rsplit("/", 1)[-1]
-    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name] in [l[:4] for l in lines]
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name] in [line[:4] for line in lines]
     assert any(service_name in line and CLUSTER in line for line in lines)
     assert any(line[1] == f"WorkerErrors-{STACK}-Watchbot" for line in lines)
 

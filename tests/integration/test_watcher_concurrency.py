@@ -48,8 +48,8 @@ def test_real_log_lines_feed_every_metric_filter(moto_server, structured):
     command = 'echo "completed in 1 ms after 1 receives, 1 ms since sent [failure]"; exit "$Message"'
     with WatcherProcess(moto_server, url, command, concurrency="3", structuredLogging=structured,
                         drainTimeout="1") as watcher:
-        watcher.wait_for(lambda lines: sum('"summary"' in l or "] completed in " in l and "[watcher]" in l
-                                           for l in lines) >= 3, 20)
+        watcher.wait_for(lambda lines: sum('"summary"' in line or "] completed in " in line and "[watcher]" in line
+                                           for line in lines) >= 3, 20)
         watcher.signal()
         assert watcher.wait(15) == 0
     lines = watcher.snapshot()

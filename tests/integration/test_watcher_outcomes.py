@@ -61,7 +61,7 @@ def test_returned_messages_wait_two_to_the_power_of_receives(moto_server):
     moto_server.client("sqs").send_message(QueueUrl=url, MessageBody="again")
     with WatcherProcess(moto_server, url, "echo started; exit 4") as watcher:
         watcher.wait_for(lambda lines: len(summaries(lines)) >= 3, 30)
-        starts = [t for line, t in zip(watcher.snapshot(), watcher.times) if line.endswith("] started")]
+        starts = [t for line, t in zip(watcher.snapshot(), watcher.times, strict=False) if line.endswith("] started")]
         receives = [int(m) for m in re.findall(r"after (\d+) receives", "\n".join(watcher.snapshot()))]
     assert receives[:3] == [1, 2, 3]
     first_gap, second_gap = starts[1] - starts[0], starts[2] - starts[1]

@@ -48,6 +48,7 @@ def test_runtime_sources_import_only_stdlib_boto3_and_the_contract():
                 top = name.split(".")[0]
                 if top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__":
                     continue
-                if name in ALLOWED_PACKAGE or name.startswith("watchbot_cfn.runtime") or name == "watchbot_cfn.__version__":
+                if (name in ALLOWED_PACKAGE or name.startswith("watchbot_cfn.runtime")
+                        or name == "watchbot_cfn.__version__"):
                     continue
                 raise AssertionError(f"{path.name} imports {name}")

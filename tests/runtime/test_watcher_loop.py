@@ -42,7 +42,7 @@ class Harness:
         self.code: list[int] = []
         self.thread = threading.Thread(target=lambda: self.code.append(self.watcher.run()), daemon=True)
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         self.thread.start()
         return self
 

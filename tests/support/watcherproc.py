@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from tests.support.motoserver import MotoServer
 
@@ -72,7 +72,7 @@ class WatcherProcess:
         self._lock = threading.Lock()
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "WatcherProcess":
+    def start(self) -> WatcherProcess:
         self.process = subprocess.Popen(
             self.prefix + [sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", self.command], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -128,7 +128,7 @@ class WatcherProcess:
             self.process.kill()
             self.process.wait(10)
 
-    def __enter__(self) -> "WatcherProcess":
+    def __enter__(self) -> WatcherProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.resources import alarms
 from tests.support.templates import REQUIRED, options, rendered
+from watchbot_cfn.resources import alarms
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "alarms.md"
 

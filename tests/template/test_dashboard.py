@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from watchbot_cfn.resources import dashboard
 from tests.support.templates import rendered
+from watchbot_cfn.resources import dashboard
 
 PSEUDO = {"AWS::Region": "us-east-1", "AWS::StackName": "jobs"}
 

@@ -7,9 +7,9 @@ from typing import Any
 import awacs.s3
 from awacs.aws import Allow, Statement
 
+from tests.support.templates import FARGATE, REQUIRED, rendered, walk
 from watchbot_cfn import template
 from watchbot_cfn.resources import iam
-from tests.support.templates import FARGATE, REQUIRED, rendered, walk
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/worker/token"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn.resources import logs
 from tests.support.templates import rendered
+from watchbot_cfn.resources import logs
 
 
 def test_log_group_name_comes_from_names_and_keeps_events_for_the_retention():

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn import contract
-from watchbot_cfn.resources import metrics
 from tests.support.filtermatch import matches, metric_value
 from tests.support.templates import rendered
+from watchbot_cfn import contract
+from watchbot_cfn.resources import metrics
 
 METRICS = [spec.metric for spec in contract.METRIC_FILTERS]
 

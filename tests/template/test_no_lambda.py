@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from troposphere import Parameter
 
 import watchbot_cfn
-from watchbot_cfn.lint import lint
 from tests.support.templates import FARGATE, REQUIRED, walk
+from watchbot_cfn.lint import lint
 
 FORBIDDEN_PREFIXES = ("AWS::Lambda::", "AWS::Events::", "AWS::Scheduler::", "AWS::Serverless::", "Custom::",
                       "AWS::CloudFormation::CustomResource")

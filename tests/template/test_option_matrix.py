@@ -19,10 +19,10 @@ from hypothesis import event, example, given, note
 from hypothesis import strategies as st
 from troposphere import Parameter, Ref
 
+from tests.support.templates import walk
 from watchbot_cfn import template
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.lint import lint
-from tests.support.templates import walk
 
 #: Parameters an intrinsic option may refer to, and their types.
 PARAMETER_TYPES = {

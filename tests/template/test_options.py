@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.templates import FARGATE, REQUIRED, options
 from watchbot_cfn import template
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import RawIntrinsic
 from watchbot_cfn.options import Options
-from tests.support.templates import FARGATE, REQUIRED, options
 
 
 def rejected(**given: Any) -> OptionsError:

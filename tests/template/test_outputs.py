@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn.resources import outputs
 from tests.support.templates import rendered
+from watchbot_cfn.resources import outputs
 
 
 def test_outputs_say_where_the_queues_logs_and_topic_are():

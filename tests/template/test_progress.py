@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn.resources import progress
 from tests.support.templates import rendered
+from watchbot_cfn.resources import progress
 
 
 def test_no_table_without_reduce_mode():
@@ -39,8 +39,8 @@ def test_the_task_role_may_read_and_write_items_of_this_table_only():
 
 
 def test_the_progress_table_keeps_point_in_time_recovery():
-    from watchbot_cfn import template
     from tests.support.templates import REQUIRED as BASE
+    from watchbot_cfn import template
 
     table = template(**BASE, reduce=True).to_dict()["Resources"]["WatchbotProgressTable"]["Properties"]
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn.resources import queue
 from tests.support.templates import properties, rendered, walk
+from watchbot_cfn.resources import queue
 
 
 def test_work_queue_redrives_to_the_dead_letter_queue_after_the_threshold():

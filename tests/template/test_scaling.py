@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.resources import scaling
 from tests.support.templates import options, rendered
+from watchbot_cfn.resources import scaling
 
 
 def resources(**overrides: Any) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn import template
 from tests.support.templates import REQUIRED
+from watchbot_cfn import template
 
 EXPLAINED = {"CKV_AWS_26", "CKV_AWS_27", "CKV_AWS_158", "CKV_AWS_119", "CKV_AWS_73", "CKV_AWS_76", "CKV_AWS_120"}
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.templates import FARGATE, SECURITY_GROUPS, SUBNETS, rendered
+from tests.support.templates import REQUIRED as REQUIRED_FOR_SERVICE
 from watchbot_cfn.resources import service
-from tests.support.templates import FARGATE, REQUIRED as REQUIRED_FOR_SERVICE, SECURITY_GROUPS, SUBNETS, rendered
 
 
 def properties(**overrides: Any) -> dict[str, Any]:

@@ -94,7 +94,8 @@ def test_yaml_short_form_tags_become_intrinsics(tmp_path):
     outputs = result["Outputs"]
     assert outputs["QueueArn"]["Value"] == {"Fn::GetAtt": ["WatchbotQueue", "Arn"]}
     assert outputs["Named"]["Value"] == {"Fn::Sub": "${AWS::StackName}-named"}
-    assert outputs["Joined"]["Value"] == {"Fn::Join": [",", [{"Ref": "GitSha"}, {"Fn::Select": [0, {"Fn::GetAZs": ""}]}]]}
+    assert outputs["Joined"]["Value"] == {
+        "Fn::Join": [",", [{"Ref": "GitSha"}, {"Fn::Select": [0, {"Fn::GetAZs": ""}]}]]}
     assert contains(result["Resources"], {"Ref": "Cluster"})
 
 

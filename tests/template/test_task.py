@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.templates import FARGATE, rendered
 from watchbot_cfn import contract
 from watchbot_cfn.resources import task
-from tests.support.templates import FARGATE, rendered
 
 
 def definition(**overrides: Any) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from watchbot_cfn.resources import topic
 from tests.support.templates import rendered, walk
+from watchbot_cfn.resources import topic
 
 
 def test_fifo_systems_have_no_topic_subscription_or_queue_policy():

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.templates import options, rendered, walk
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.resources import webhook
-from tests.support.templates import options, rendered, walk
 
 
 def built(**overrides: Any) -> dict[str, dict[str, Any]]:

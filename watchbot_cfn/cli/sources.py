@@ -22,8 +22,9 @@ import importlib.util
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from troposphere import Template
 
@@ -183,8 +184,9 @@ def _from_python_file(path: str, attribute: str, source: str) -> Template:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
     sys.path.insert(0, str(file.resolve().parent))  # lets app.py import its neighbours
+    loader = spec.loader
     try:
-        _run(lambda: spec.loader.exec_module(module), path)
+        _run(lambda: loader.exec_module(module), path)
     except SourceError:
         sys.modules.pop(module_name, None)
         raise

@@ -9,8 +9,9 @@ docs/alarms.md. Actions go to the user's topic, or to the email topic built by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from troposphere.cloudwatch import Alarm, MetricDimension
 

@@ -13,8 +13,8 @@ from typing import Any
 from troposphere import AWSHelperFn, GetAtt, Ref, Sub
 from troposphere.ecs import (
     ContainerDefinition,
-    EphemeralStorage,
     Environment,
+    EphemeralStorage,
     HealthCheck,
     Host,
     LogConfiguration,

@@ -12,7 +12,8 @@ import shutil
 import signal
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from watchbot_cfn import contract
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return listen(config)
 
 
-def listen(config: "WatcherConfig") -> int:
+def listen(config: WatcherConfig) -> int:
     """Wire the parts together, install the signal handlers and run until stopped."""
     # Handlers first: a SIGTERM while boto3 loads must not kill the watcher outright.
     early: list[int] = []

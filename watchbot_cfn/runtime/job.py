@@ -15,8 +15,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from watchbot_cfn.runtime.children import Children, DirectChildren
 from watchbot_cfn.runtime.logger import Logger
@@ -128,6 +128,7 @@ class Job:
         timed_out = False
         returncode: int | None = None
         ended = started
+        assert process.stdout is not None and process.stderr is not None  # both are PIPEs
         streams = {process.stdout: ("stdout", bytearray()), process.stderr: ("stderr", bytearray())}
         selector = selectors.DefaultSelector()
         for stream in streams:

@@ -13,9 +13,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from watchbot_cfn import contract
 
@@ -68,7 +69,7 @@ class Message:
     received_at: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def from_sqs(cls, entry: Mapping[str, Any]) -> "Message":
+    def from_sqs(cls, entry: Mapping[str, Any]) -> Message:
         attributes = entry.get("Attributes") or {}
         message, subject = unwrap(entry.get("Body") or "")
         return cls(

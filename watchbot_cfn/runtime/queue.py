@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -196,26 +197,27 @@ class QueueClient:
                 self._fault(operation, error, backoff, never, limit=deadline)
                 continue
             for item in reply.get("Successful") or []:
-                entry = pending.pop(str(item.get("Id")), None)
-                if entry is not None:
-                    outcomes[entry.key] = EntryOutcome(entry.key, True)
+                succeeded = pending.pop(str(item.get("Id")), None)
+                if succeeded is not None:
+                    outcomes[succeeded.key] = EntryOutcome(succeeded.key, True)
             retry_server_faults = False
             failed = reply.get("Failed") or []
             for item in failed:
-                entry = pending.get(str(item.get("Id")))
-                if entry is None:
+                rejected = pending.get(str(item.get("Id")))
+                if rejected is None:
                     continue
                 code, text = str(item.get("Code", "")), str(item.get("Message", ""))
                 if not item.get("SenderFault", True) and time.monotonic() < deadline:
                     retry_server_faults = True  # SQS's own fault for this entry: try it again
                     continue
                 del pending[str(item.get("Id"))]
-                outcomes[entry.key] = EntryOutcome(entry.key, False, lost=is_ownership_lost(code, text),
+                outcomes[rejected.key] = EntryOutcome(rejected.key, False, lost=is_ownership_lost(code, text),
                                                    reason=f"{code}: {text}".rstrip(": "))
             answered = {str(item.get("Id")) for item in failed}
-            for key in [key for key in pending if key not in answered]:  # an answer must name every entry; treat silence as failure
-                entry = pending.pop(key)
-                outcomes[entry.key] = EntryOutcome(entry.key, False, reason="no result for this entry")
+            # An answer must name every entry; silence about one counts as its failure.
+            for key in [key for key in pending if key not in answered]:
+                unanswered = pending.pop(key)
+                outcomes[unanswered.key] = EntryOutcome(unanswered.key, False, reason="no result for this entry")
             if pending and retry_server_faults:
                 never.wait(min(backoff.next_delay(), max(deadline - time.monotonic(), 0.0)))
         return [outcomes[entry.key] for entry in entries if entry.key in outcomes]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.queue import BATCH_LIMIT, BatchEntry, EntryOutcome, QueueClient
@@ -48,7 +48,7 @@ class Settler:
         self._thread = threading.Thread(target=self._run, name="settler", daemon=True)
         self.on_settled: Callable[[str, str, EntryOutcome], None] = lambda kind, key, outcome: None
 
-    def start(self) -> "Settler":
+    def start(self) -> Settler:
         self._thread.start()
         return self
 

@@ -55,7 +55,7 @@ class Heartbeat:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
-    def start(self) -> "Heartbeat":
+    def start(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -112,11 +112,11 @@ class Heartbeat:
                 after = time.monotonic()
                 with self._cond:
                     for outcome in outcomes:
-                        tracked = self._tracked.get(outcome.key)
-                        if tracked is None:
+                        current = self._tracked.get(outcome.key)
+                        if current is None:
                             continue
                         if outcome.ok:
-                            tracked.due = after + self.interval
+                            current.due = after + self.interval
                             self.stats.add("extensions")
                         elif outcome.lost:
                             del self._tracked[outcome.key]

@@ -14,7 +14,7 @@ import os
 import select
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from watchbot_cfn import contract
 from watchbot_cfn.runtime.children import Children, DirectChildren
@@ -327,7 +327,7 @@ class Watcher:
             return
         code = result.exit_code
         ran_to_exit = result.start_error is None and not result.timed_out
-        outcome = _OUTCOME_BY_EXIT.get(code, OUTCOME_FAILURE) if ran_to_exit else OUTCOME_FAILURE
+        outcome = _OUTCOME_BY_EXIT.get(code, OUTCOME_FAILURE) if ran_to_exit and code is not None else OUTCOME_FAILURE
         if outcome in (OUTCOME_SUCCESS, OUTCOME_REJECTED):
             self.settler.delete(mid, message.receipt_handle)
         else:
