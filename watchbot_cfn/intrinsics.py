@@ -30,6 +30,16 @@ class RawIntrinsic(AWSHelperFn):
         return f"RawIntrinsic({self.data!r})"
 
 
+class Verbatim(AWSHelperFn):
+    """CloudFormation given as plain, already checked data (a placement object, say), written as is."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Verbatim({self.data!r})"
+
+
 def is_intrinsic_dict(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_KEYS
 

@@ -10,6 +10,7 @@ mode the progress builder attaches the table's permissions to this role.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -21,7 +22,7 @@ import awacs.sqs
 import awacs.ssm
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
-from troposphere import AWSHelperFn, GetAtt, Ref, Sub
+from troposphere import GetAtt, Ref, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
@@ -144,10 +145,11 @@ def ecr_repository_arn(options: Options) -> Any:
     if options.image is None:
         return _sub_arn(awacs.ecr.ARN(resource=f"repository/{options.service}", region="${AWS::Region}",
                                       account="${AWS::AccountId}"))
-    if isinstance(options.image, AWSHelperFn):
+    image = options.literal("image")
+    if image is None:
         return _sub_arn(awacs.ecr.ARN(resource="repository/*", region="${AWS::Region}",
                                       account="${AWS::AccountId}"))
-    found = ECR_IMAGE.fullmatch(options.image)
+    found = ECR_IMAGE.fullmatch(image)
     if found is None:
         return None
     return awacs.ecr.ARN(resource=f"repository/{found['repository']}", region=found["region"],
@@ -162,8 +164,8 @@ def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
     """
     secrets_manager: list[Any] = []
     parameters: list[Any] = []
-    for value in options.secrets.values():
-        if isinstance(value, AWSHelperFn):
+    for name, value in options.secrets.items():
+        if not options.is_literal(f"secrets.{name}"):
             text = _sub_text(value)
             if ":ssm:" not in text:
                 secrets_manager.append(value)
@@ -179,7 +181,7 @@ def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
     return _unique(secrets_manager), _unique(parameters)
 
 
-def _sub_text(value: AWSHelperFn) -> str:
+def _sub_text(value: Any) -> str:
     """The template string of an Fn::Sub (either form), or "" for other intrinsics."""
     data = getattr(value, "data", None)
     text = data.get("Fn::Sub", "") if isinstance(data, dict) else ""
@@ -198,8 +200,8 @@ def _sub_arn(arn: awacs.aws.BaseARN) -> Sub:
 
 
 def _unique(values: list[Any]) -> list[Any]:
-    seen: list[Any] = []
+    """Drop repeats (two secrets from one ARN), comparing what the template would say."""
+    seen: dict[str, Any] = {}
     for value in values:
-        if not any(value is other or (not isinstance(value, AWSHelperFn) and value == other) for other in seen):
-            seen.append(value)
-    return seen
+        seen.setdefault(json.dumps(encode_to_dict(value), sort_keys=True), value)
+    return list(seen.values())

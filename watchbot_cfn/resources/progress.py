@@ -54,7 +54,7 @@ def build(options: Options, names: Names) -> list[Any]:
                                                             WriteCapacityUnits=options.write_capacity_units)
     policy = PolicyType(
         names.progress_table_policy,
-        PolicyName=f"{names.prefix}-progress-table",
+        PolicyName=names.progress_table_policy_name,
         Roles=[Ref(names.task_role)],
         PolicyDocument=PolicyDocument(
             Version="2012-10-17",

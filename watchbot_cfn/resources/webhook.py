@@ -71,7 +71,7 @@ def build(options: Options, names: Names) -> list[Any]:
     return [
         RestApi(
             names.webhook("Api"),
-            Name=Sub(f"${{AWS::StackName}}-{names.prefix}-webhook"),
+            Name=names.webhook_api_name,
             Description=f"Watchbot {names.prefix}: POST a message to the work topic",
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
         ),
