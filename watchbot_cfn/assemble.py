@@ -33,6 +33,8 @@ from watchbot_cfn.resources import (
     webhook,
 )
 
+__all__ = ["BUILDERS", "Refs", "WatchbotTemplate", "add", "template"]
+
 Builder = Callable[[Options, Names], Iterable[Any]]
 
 #: Order matters only for readability of the rendered template.

@@ -16,6 +16,22 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+__all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOUT", "DEFAULT_STOP_TIMEOUT",
+    "DRAIN_TIMEOUT", "ENV_CONCURRENCY", "ENV_DRAIN_TIMEOUT", "ENV_FIFO", "ENV_LOG_GROUP", "ENV_MAX_JOB_DURATION",
+    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_VISIBILITY_TIMEOUT",
+    "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EVENT_FAILURE", "EVENT_LOG", "EVENT_SUMMARY",
+    "EXIT_BAD_CONFIG", "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
+    "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LOG_GROUP", "MAX_JOB_DURATION",
+    "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY", "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES",
+    "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION", "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT",
+    "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED", "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL",
+    "SETTINGS", "SHUTDOWN_MARGIN", "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING",
+    "VISIBILITY", "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE",
+    "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT",
+    "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting", "SettingError",
+    "backoff_seconds", "plain_failure_text", "plain_line", "plain_summary_text", "stop_timeout_for",
+    "structured_line", "structured_summary_fields", "utc_timestamp", "volume_problem"]
+
 # --- Container environment (set by the template, read by the watcher) -------
 
 ENV_QUEUE_URL = "QueueUrl"
@@ -113,8 +129,9 @@ class Setting:
     default: Any = None  # what the watcher assumes when the variable is unset; None: required or unused
     low: float | None = None
     high: float | None = None
-    option: str | None = None  # the template option that sets it; None: set from a resource
+    option: str | None = None  # the template option that writes it as is; None: derived or from a resource
     attribute: str | None = None  # the watcher's WatcherConfig field; None: for the worker only
+    derived_from: str | None = None  # the option it is derived from, when it is not written as is
 
     def problem(self, value: Any) -> str | None:
         """Why a template-side value cannot be written here, or None when it can."""
@@ -223,8 +240,9 @@ WORK_TOPIC = Setting(ENV_WORK_TOPIC, KIND_TEXT, "ARN of the SNS topic that feeds
                      "only), so a worker can publish follow-up messages.")
 PROGRESS_TABLE = Setting(ENV_PROGRESS_TABLE, KIND_TEXT, "Reduce mode: the progress table, for the worker's "
                          "progress client.")
-VOLUMES = Setting(ENV_VOLUMES, KIND_PATHS, "Task-scoped paths the watcher empties between jobs; never a path "
-                  "bound from the host.", default=(), attribute="volumes")
+VOLUMES = Setting(ENV_VOLUMES, KIND_PATHS, "Task-scoped paths whose contents the watcher removes between jobs (the "
+                  "directories stay: they are mount points); never a path bound from the host.", default=(),
+                  attribute="volumes", derived_from="mounts")
 WRITABLE_FILESYSTEM = Setting(ENV_WRITABLE_FILESYSTEM, KIND_BOOL, "The root filesystem is writable: the watcher "
                               "runs one job, then exits so the next job gets a fresh container.", default=False,
                               option="writable_filesystem", attribute="writable_filesystem")
@@ -250,8 +268,6 @@ VISIBILITY = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received messa
 SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION_SETTING,
                                  VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY,
                                  PROGRESS_TABLE)
-#: Option name -> the setting it writes.
-SETTING_BY_OPTION: dict[str, Setting] = {s.option: s for s in SETTINGS if s.option is not None}
 
 
 # --- Log lines --------------------------------------------------------------

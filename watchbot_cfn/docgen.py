@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GROUP_TITLES", "OptionDoc", "format_default", "option_docs", "options_markdown", "options_text"]
+__all__ = ["GROUP_TITLES", "REGENERATE", "SETTINGS_END", "SETTINGS_START", "OptionDoc", "format_default",
+           "option_docs", "options_markdown", "options_text", "settings_markdown", "with_settings_table"]
 
 REGENERATE = "watchbot-cfn options --markdown > docs/options.md"
 
@@ -123,6 +124,35 @@ def options_markdown() -> str:
                          f"| {_cell(doc.allowed)} | {_cell(description)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+SETTINGS_START = "<!-- settings table: generated from watchbot_cfn/contract.py -->"
+SETTINGS_END = "<!-- end of settings table -->"
+
+
+def settings_markdown() -> str:
+    """The container-variable table of docs/runtime.md, from ``contract.SETTINGS``."""
+    from watchbot_cfn import contract
+
+    lines = [SETTINGS_START, "", "| variable | set from | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for row in contract.SETTINGS:
+        option = row.option or row.derived_from
+        source = f"option `{option}`" if option else "the stack's resources"
+        if row.kind == contract.KIND_PATHS:
+            default = "empty"
+        elif row.default is None:
+            default = "required" if row.attribute else ""
+        else:
+            default = f"`{row.format(row.default)}`"
+        lines.append(f"| `{row.env}` | {source} | {default} | {_cell(row.allowed)} | {_cell(row.doc)} |")
+    lines += ["", SETTINGS_END]
+    return "\n".join(lines)
+
+
+def with_settings_table(document: str) -> str:
+    """``document`` (docs/runtime.md) with its settings table regenerated."""
+    start, end = document.index(SETTINGS_START), document.index(SETTINGS_END) + len(SETTINGS_END)
+    return document[:start] + settings_markdown() + document[end:]
 
 
 def options_text() -> str:

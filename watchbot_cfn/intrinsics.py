@@ -11,13 +11,9 @@ from typing import Any
 
 from troposphere import AWSHelperFn
 
-INTRINSIC_KEYS = frozenset(
-    {
-        "Ref", "Condition", "Fn::Base64", "Fn::Cidr", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs",
-        "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Sub", "Fn::Transform",
-        "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Fn::Length", "Fn::ToJsonString",
-    }
-)
+from watchbot_cfn.cfn import INTRINSIC_FUNCTIONS
+
+__all__ = ["RawIntrinsic", "Verbatim", "as_cfn", "is_intrinsic", "is_intrinsic_dict"]
 
 
 class RawIntrinsic(AWSHelperFn):
@@ -41,7 +37,7 @@ class Verbatim(AWSHelperFn):
 
 
 def is_intrinsic_dict(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_KEYS
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_FUNCTIONS
 
 
 def is_intrinsic(value: Any) -> bool:

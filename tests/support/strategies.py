@@ -25,6 +25,7 @@ from watchbot_cfn.constraints import (
     ListOf,
     Mounts,
     Number,
+    Period,
     Placement,
     Record,
     SecretMap,
@@ -35,7 +36,8 @@ from watchbot_cfn.options import OptionSpec
 
 __all__ = ["INTRINSIC_PARAMETERS", "invalid_values", "ref", "valid_values"]
 
-#: Parameter each intrinsic-accepting option refers to, and its CloudFormation type.
+#: Parameter each intrinsic-accepting option refers to, and its CloudFormation type. Placement lists take
+#: intrinsics too (an Fn::If, say), but no parameter type yields a list of objects, so none is drawn for them.
 INTRINSIC_PARAMETERS: dict[str, tuple[str, str]] = {
     "cluster": ("Cluster", "String"),
     "service_version": ("GitSha", "String"),
@@ -44,8 +46,6 @@ INTRINSIC_PARAMETERS: dict[str, tuple[str, str]] = {
     "fargate_subnets": ("Subnets", "List<AWS::EC2::Subnet::Id>"),
     "fargate_security_groups": ("SecurityGroups", "List<AWS::EC2::SecurityGroup::Id>"),
     "fargate_public_ip": ("PublicIp", "String"),
-    "placement_constraints": ("Placement", "String"),
-    "placement_strategies": ("Strategies", "String"),
     "max_size": ("MaxSize", "Number"),
     "min_size": ("MinSize", "Number"),
     "max_job_duration": ("MaxJobDuration", "Number"),
@@ -70,6 +70,14 @@ TEXT_SAMPLES: dict[str, list[str]] = {
 SECRET_SAMPLES = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
                   "arn:aws:ssm:us-east-1:123456789012:parameter/worker/token", "/worker/key"]
 STATEMENT_SAMPLE = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::inputs/*"}
+#: A realistic object for each placement type.
+PLACEMENT_SAMPLES: dict[str, dict[str, str]] = {
+    "distinctInstance": {"Type": "distinctInstance"},
+    "memberOf": {"Type": "memberOf", "Expression": "attribute:ecs.instance-type =~ t3.*"},
+    "random": {"Type": "random"},
+    "spread": {"Type": "spread", "Field": "attribute:ecs.availability-zone"},
+    "binpack": {"Type": "binpack", "Field": "memory"},
+}
 #: Highest value drawn for an option with no upper bound.
 OPEN_RANGE = 1000
 
@@ -97,6 +105,9 @@ def constraint_values(accepts: Constraint, name: str = "") -> st.SearchStrategy[
         return st.integers(accepts.low, accepts.high if accepts.high is not None else accepts.low + OPEN_RANGE)
     if isinstance(accepts, Choice):
         return st.sampled_from(accepts.values)
+    if isinstance(accepts, Period):
+        multiples = st.integers(1, accepts.high // accepts.step).map(lambda n: n * accepts.step)
+        return st.sampled_from(accepts.short) | multiples if accepts.short else multiples
     if isinstance(accepts, Text):
         if name in TEXT_SAMPLES:
             return st.sampled_from(TEXT_SAMPLES[name])
@@ -113,10 +124,8 @@ def constraint_values(accepts: Constraint, name: str = "") -> st.SearchStrategy[
     if isinstance(accepts, CommandList):
         return st.sampled_from(accepts.first[:2]).map(lambda first: [first, "test -f /tmp/alive"])
     if isinstance(accepts, Placement):
-        return st.lists(st.builds(lambda kind, key: {"Type": kind} if kind in ("distinctInstance", "random")
-                                  else {"Type": kind, key: "attribute:ecs.availability-zone"},
-                                  st.sampled_from(accepts.types), st.sampled_from(accepts.keys)),
-                        min_size=1, max_size=2)
+        return st.lists(st.sampled_from(accepts.types).map(lambda kind: PLACEMENT_SAMPLES[kind]), min_size=1,
+                        max_size=2)
     if isinstance(accepts, Mounts):
         return st.sampled_from(["/tmp", "/data,/tmp", ["/data", "/tmp"]])
     if isinstance(accepts, EnvMap):
@@ -147,6 +156,8 @@ def invalid_values(spec: OptionSpec) -> list[Any]:
         wrong.append(str(accepts.low))
     elif isinstance(accepts, Bool):
         wrong += ["yes", 1]
+    elif isinstance(accepts, Period):
+        wrong += [accepts.step + 1, accepts.high + accepts.step, 0]
     elif isinstance(accepts, Choice):
         wrong.append(45 if all(isinstance(v, int) for v in accepts.values) else "NOT-A-CHOICE")
     elif isinstance(accepts, Text):

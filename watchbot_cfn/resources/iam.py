@@ -20,18 +20,16 @@ import awacs.secretsmanager
 import awacs.sns
 import awacs.sqs
 import awacs.ssm
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 
 __all__ = ["build", "ecr_repository_arn", "needs_execution_role", "secret_resources"]
 
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
-POLICY_VERSION = "2012-10-17"
 
 #: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
 ECR_IMAGE = re.compile(
@@ -59,15 +57,15 @@ def needs_execution_role(options: Options) -> bool:
 # --- task role ----------------------------------------------------------------
 
 def _task_role(options: Options, names: Names) -> Role:
-    policies = [Policy(PolicyName="watchbot", PolicyDocument=_watcher_policy(options, names))]
+    inline = [Policy(PolicyName="watchbot", PolicyDocument=_watcher_policy(options, names))]
     if options.permissions:
-        policies.append(Policy(PolicyName="worker", PolicyDocument={"Version": POLICY_VERSION,
+        inline.append(Policy(PolicyName="worker", PolicyDocument={"Version": policies.POLICY_VERSION,
                                                                     "Statement": list(options.permissions)}))
     return Role(
         names.task_role,
         Description=f"Watchbot system {names.prefix}: what the watcher and the worker may do",
-        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=True),
-        Policies=policies,
+        AssumeRolePolicyDocument=policies.trusted_by(policies.ECS_TASKS),
+        Policies=inline,
     )
 
 
@@ -84,15 +82,7 @@ def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
     if not options.fifo:
         statements.append(Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
                                     Resource=[Ref(names.topic)]))
-    return PolicyDocument(Version=POLICY_VERSION, Statement=statements)
-
-
-def _assume_by_ecs_tasks(same_account_only: bool) -> PolicyDocument:
-    statement = Statement(Effect=Allow, Principal=Principal("Service", [ECS_TASKS_SERVICE]), Action=[AssumeRole])
-    if same_account_only:
-        # Confused-deputy guard: only ECS acting for this account may assume the role.
-        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
-    return PolicyDocument(Version=POLICY_VERSION, Statement=[statement])
+    return policies.document(statements)
 
 
 # --- execution role -----------------------------------------------------------
@@ -129,9 +119,8 @@ def _execution_role(options: Options, names: Names) -> Role:
     return Role(
         names.execution_role,
         Description=f"Watchbot system {names.prefix}: lets ECS pull the image, ship logs and read secrets",
-        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=False),
-        Policies=[Policy(PolicyName="execution",
-                         PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements))],
+        AssumeRolePolicyDocument=policies.trusted_by(policies.ECS_TASKS, same_account_only=False),
+        Policies=[Policy(PolicyName="execution", PolicyDocument=policies.document(statements))],
     )
 
 

@@ -23,8 +23,7 @@ from typing import Any
 
 import awacs.cloudwatch
 import awacs.ecs
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Ref, Sub
 from troposphere.applicationautoscaling import (
     ScalableTarget,
@@ -38,11 +37,10 @@ from troposphere.iam import Policy, Role
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import MAX_TASKS, Options
 from watchbot_cfn.resources import dimensions as dim
+from watchbot_cfn.resources import policies
 
 __all__ = ["backlog_ladder", "backlog_target", "build", "scale_out_step"]
 
-AUTOSCALING_SERVICE = "application-autoscaling.amazonaws.com"
-POLICY_VERSION = "2012-10-17"
 #: Resolution of SQS metrics; the idle window is counted in these.
 MINUTE = 60
 
@@ -129,30 +127,15 @@ def _role(options: Options, names: Names) -> Role:
     return Role(
         names.scaling_role,
         Description=f"Watchbot {names.prefix}: lets Application Auto Scaling change the service's task count",
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version=POLICY_VERSION,
-            Statement=[
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", [AUTOSCALING_SERVICE]),
-                    Action=[AssumeRole],
-                    Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                )
-            ],
-        ),
+        AssumeRolePolicyDocument=policies.trusted_by(policies.AUTOSCALING),
         Policies=[
             Policy(
                 PolicyName="scaling",
-                PolicyDocument=PolicyDocument(
-                    Version=POLICY_VERSION,
-                    Statement=[
-                        Statement(Sid="Service", Effect=Allow,
-                                  Action=[awacs.ecs.DescribeServices, awacs.ecs.UpdateService],
-                                  Resource=[service_arn]),
-                        Statement(Sid="Alarms", Effect=Allow, Action=[awacs.cloudwatch.DescribeAlarms],
-                                  Resource=[alarms]),
-                    ],
-                ),
+                PolicyDocument=policies.document([
+                    Statement(Sid="Service", Effect=Allow, Action=[awacs.ecs.DescribeServices, awacs.ecs.UpdateService],
+                              Resource=[service_arn]),
+                    Statement(Sid="Alarms", Effect=Allow, Action=[awacs.cloudwatch.DescribeAlarms], Resource=[alarms]),
+                ]),
             )
         ],
     )
