@@ -204,8 +204,9 @@ class Options:
     writable_filesystem: bool = setting(contract.WRITABLE_FILESYSTEM, "Writable root filesystem; the watcher then "
                                         "exits after one job so every job gets a fresh container.",
                                         legacy="writableFilesystem")
-    mounts: Any = option("Volumes: 'containerPath' (task-scoped) or 'hostPath:containerPath', as a list or "
-                         "comma-separated string. Defaults to /tmp.", None, legacy="mounts", accepts=Mounts())
+    mounts: Any = option("Volumes: 'containerPath' (task-scoped, emptied between jobs) or "
+                         "'hostPath:containerPath' (a host directory, never emptied), as a list or comma-separated "
+                         "string. Defaults to /tmp.", None, legacy="mounts", accepts=Mounts())
     env: dict = option("Extra container environment variables.", {}, legacy="env", accepts=EnvMap())
     secrets: dict = option("Container secrets: variable name -> Secrets Manager or SSM parameter ARN.", {},
                            accepts=SecretMap())
@@ -361,6 +362,11 @@ class Options:
             host, _, container = entry.rpartition(":")
             pairs.append((host or None, container))
         return pairs
+
+    @property
+    def task_scoped_volumes(self) -> list[str]:
+        """Container paths of the volumes that live and die with the task: the only ones the watcher empties."""
+        return [container for host, container in self.mount_list if host is None]
 
     @property
     def fargate_cpu_memory(self) -> tuple[Any, Any]:

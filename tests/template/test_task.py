@@ -87,7 +87,7 @@ def test_tmp_is_a_task_scoped_volume_by_default():
     assert container()["MountPoints"] == [{"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
 
 
-def test_mounts_map_host_paths_and_task_scoped_paths_and_list_every_container_path():
+def test_mounts_map_host_paths_and_task_scoped_paths_and_only_task_scoped_ones_are_emptied():
     # given one host mount, one task-scoped mount and two paths that read alike
     built = definition(mounts="/mnt/cache:/cache, /data, /a-b, /a/b")
     assert built["Volumes"] == [{"Name": "cache", "Host": {"SourcePath": "/mnt/cache"}}, {"Name": "data"},
@@ -96,7 +96,8 @@ def test_mounts_map_host_paths_and_task_scoped_paths_and_list_every_container_pa
     assert [(m["SourceVolume"], m["ContainerPath"]) for m in only["MountPoints"]] == [
         ("cache", "/cache"), ("data", "/data"), ("a-b", "/a-b"), ("a-b-2", "/a/b")]
     env = {pair["Name"]: pair["Value"] for pair in only["Environment"]}
-    assert env[contract.ENV_VOLUMES] == "/cache,/data,/a-b,/a/b"
+    # the host directory is the user's data: the watcher never empties it
+    assert env[contract.ENV_VOLUMES] == "/data,/a-b,/a/b"
 
 
 def test_container_limits_and_filesystem():

@@ -83,7 +83,8 @@ def container_environment(options: Options, names: Names) -> dict[str, Any]:
         contract.ENV_QUEUE_URL: Ref(names.queue),
         contract.ENV_LOG_GROUP: Ref(names.log_group),
         contract.ENV_WORK_TOPIC: None if options.fifo else Ref(names.topic),
-        contract.ENV_VOLUMES: contract.VOLUMES.format([container for _, container in options.mount_list]),
+        # Only task-scoped volumes are emptied between jobs: a host path is the user's own data.
+        contract.ENV_VOLUMES: contract.VOLUMES.format(options.task_scoped_volumes),
         contract.ENV_PROGRESS_TABLE: Ref(names.progress_table) if options.reduce else None,
     }
     env: dict[str, Any] = {}
