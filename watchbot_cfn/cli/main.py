@@ -1,4 +1,4 @@
-"""``watchbot-cfn``: render, lint and document Watchbot templates.
+"""``watchbot-cfn``: render, lint, document, deploy, run locally and draw Watchbot templates.
 
 User errors (a missing file, a syntax error, a bad option, a merge conflict)
 print one line on stderr and exit 1, with nothing on stdout and no output file;
@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
-                    "source file, lint it, list the options.",
+                    "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
+                    "it messages and draw it.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Regenerate the reference: {PROG} options --markdown > docs/options.md")
     options.add_argument("--markdown", action="store_true", help="print docs/options.md (Markdown tables)")
     options.set_defaults(handler=_options)
+
+    # Each module imports only the standard library at the top: boto3 loads inside the commands.
+    from watchbot_cfn.cli import deploy, graph, local, send
+
+    for module in (deploy, local, send, graph):
+        module.add_parser(commands, SOURCE_HELP)
     return parser
 
 
