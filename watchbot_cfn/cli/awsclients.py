@@ -13,6 +13,7 @@ boto3 is imported inside the functions: ``render`` never loads it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,10 +104,15 @@ def error_message(error: BaseException) -> str:
 def aws_errors(action: str, where: str = "") -> Iterator[None]:
     """Turn botocore's exceptions into one :class:`AwsError` line that says what was being done."""
     import botocore.exceptions as be
+    from botocore.parsers import ResponseParserError
 
     suffix = f" ({where})" if where else ""
     try:
         yield
+    except ResponseParserError as error:  # an HTML error page instead of an AWS answer (e.g. HTTP 500)
+        status = re.search(r"<title>([^<]+)</title>", str(error))
+        raise AwsError(f"{action}: the endpoint failed with {status.group(1) if status else 'an unreadable answer'}"
+                       f"{suffix}") from None
     except be.NoCredentialsError:
         raise AwsError(f"{action}: no AWS credentials found (configure them with `aws configure`, AWS_PROFILE "
                        f"or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY){suffix}") from None

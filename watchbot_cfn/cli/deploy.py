@@ -58,14 +58,18 @@ def run(args: argparse.Namespace) -> int:
     out = StatusLine(sys.stdout)
     request = DeployRequest(stack_name=args.stack_name, template=template, parameters=parameters,
                             yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket)
-    outcome = deploy(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
+    try:
+        outcome = deploy(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
+    except KeyboardInterrupt:
+        out.clear()
+        print(f"watchbot-cfn: stopped watching stack {args.stack_name}; an operation already started goes on in "
+              "CloudFormation", file=sys.stderr)
+        return 130
     if outcome.ok:
         return 0
     for line in outcome.failures:
         print(f"  {line}", file=sys.stderr)
-    print(f"watchbot-cfn: error: stack {args.stack_name}: {outcome.status}; "
-          f"{len(outcome.failures)} failure{'s' if len(outcome.failures) != 1 else ''} listed above",
-          file=sys.stderr)
+    print(f"watchbot-cfn: error: stack {args.stack_name}: {outcome.describe()} ({outcome.status})", file=sys.stderr)
     return 1
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import Aws, AwsError, aws_errors, error_message
+from watchbot_cfn.cli.awsclients import Aws, AwsError, aws_errors, error_code, error_message
 from watchbot_cfn.cli.changeset import (
     ChangeSetResult,
     create_change_set,
@@ -30,6 +30,7 @@ from watchbot_cfn.cli.changeset import (
 )
 from watchbot_cfn.cli.liveview import StatusLine
 from watchbot_cfn.cli.parameters import stack_parameters
+from watchbot_cfn.cli.references import check_references
 from watchbot_cfn.cli.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
@@ -45,6 +46,19 @@ _STUCK = {
     "ROLLBACK_COMPLETE": "its first deploy failed and was rolled back",
     "ROLLBACK_FAILED": "its first deploy failed and could not be rolled back",
     "DELETE_FAILED": "it could not be deleted",
+}
+
+
+_DESCRIPTIONS = {
+    "EXECUTE_FAILED": "the change set failed to execute",
+    "ROLLBACK_COMPLETE": "the create failed and was rolled back; delete the stack before deploying it again",
+    "ROLLBACK_FAILED": "the create failed and so did its rollback; delete the stack before deploying it again",
+    "UPDATE_ROLLBACK_COMPLETE": "the update failed and was rolled back; the stack is as it was before",
+    "UPDATE_ROLLBACK_FAILED": "the update failed and so did its rollback; fix the resources named above, then "
+                              "continue the rollback (aws cloudformation continue-update-rollback)",
+    "CREATE_FAILED": "the create failed",
+    "UPDATE_FAILED": "the update failed",
+    "TIMEOUT": "still in progress when watching stopped; CloudFormation carries on",
 }
 
 
@@ -66,6 +80,10 @@ class DeployOutcome:
     status: str
     changes: int = 0
     failures: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """What happened, in words, for the final error line."""
+        return _DESCRIPTIONS.get(self.status, self.status)
 
     @property
     def ok(self) -> bool:
@@ -138,6 +156,7 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
            confirm: Callable[[str], bool] | None = None) -> DeployOutcome:
     """Run the whole flow; raises AwsError for bad input, returns the outcome otherwise."""
     check_stack_name(request.stack_name)
+    check_references(request.template)
     name = request.stack_name
     cfn = aws.client("cloudformation")
     stack = existing_stack(aws, name)
@@ -207,18 +226,19 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
     progress = _Progress(total, name, started)
     try:
         with aws_errors(f"stack {name}: executing the change set", aws.where()):
-            cfn.execute_change_set(ChangeSetName=result.change_set_id, StackName=name)
+            try:
+                cfn.execute_change_set(ChangeSetName=result.change_set_id, StackName=name)
+            except botocore.exceptions.ClientError as error:
+                # Some endpoints apply the change set inside the call and answer with the error of the
+                # resource that failed (moto does); report it with whatever events were written.
+                events = follower.poll()
+                for event in events:
+                    out.print(event.line())
+                cause = f"{error_code(error)}: {error_message(error)}"
+                return DeployOutcome("EXECUTE_FAILED", changes=total,
+                                     failures=failure_lines(events, name) or [f"{name}: {cause}"])
     except AwsError as error:
-        # Some endpoints apply the change set inside the call and answer with the error of the resource
-        # that failed (moto does); report it with whatever events were written.
-        events = follower.poll()
-        for event in events:
-            out.print(event.line())
-        cause = error_message(error.__cause__) if error.__cause__ else str(error)
-        return DeployOutcome("EXECUTE_FAILED", changes=total,
-                             failures=failure_lines(events, name) or [f"{name}: {cause}"])
-    except botocore.exceptions.BotoCoreError as error:  # pragma: no cover - aws_errors converts these
-        raise AwsError(str(error)) from error
+        return DeployOutcome("EXECUTE_FAILED", changes=total, failures=[str(error)])
 
     def on_event(event: Event) -> None:
         progress.record(event)

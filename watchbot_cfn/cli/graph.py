@@ -9,17 +9,16 @@ form a group of their own). An edge ``A --> B`` means A refers to B through
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from watchbot_cfn.cli.references import depends_on, references
 
 __all__ = ["Edge", "FORMATS", "add_parser", "edges", "groups", "to_dot", "to_mermaid"]
 
 FORMATS = ("mermaid", "dot")
 OTHER_GROUP = "Other resources"
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 #: Words Mermaid's flowchart parser reserves; a node id equal to one gets an underscore.
 _MERMAID_RESERVED = {"end", "graph", "subgraph", "flowchart", "style", "class", "classdef", "click", "linkstyle",
                      "direction", "default"}
@@ -32,40 +31,6 @@ class Edge:
     kind: str  # "ref" (Ref, GetAtt, Sub) or "depends" (DependsOn)
 
 
-def _references(value: Any, resources: set[str]) -> Iterator[str]:
-    """Logical ids of resources that a property value refers to."""
-    if isinstance(value, list):
-        for item in value:
-            yield from _references(item, resources)
-        return
-    if not isinstance(value, dict):
-        return
-    if len(value) == 1:
-        (key, argument), = value.items()
-        if key == "Ref" and isinstance(argument, str):
-            if argument in resources:
-                yield argument
-            return
-        if key == "Fn::GetAtt":
-            target = argument[0] if isinstance(argument, list) and argument else \
-                argument.split(".", 1)[0] if isinstance(argument, str) else None
-            if isinstance(target, str) and target in resources:
-                yield target
-            return
-        if key == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else \
-                (argument[0], argument[1] if len(argument) > 1 else {}) if isinstance(argument, list) else ("", {})
-            names = frozenset(variables) if isinstance(variables, dict) else frozenset()
-            for match in _SUB_VARIABLE.finditer(text if isinstance(text, str) else ""):
-                name = match.group(1).split(".", 1)[0]
-                if name in resources and name not in names:
-                    yield name
-            yield from _references(variables, resources)
-            return
-    for item in value.values():
-        yield from _references(item, resources)
-
-
 def edges(template: dict[str, Any]) -> list[Edge]:
     """Every reference between resources, once each, in template order."""
     resources = template.get("Resources") or {}
@@ -74,11 +39,10 @@ def edges(template: dict[str, Any]) -> list[Edge]:
     for name, body in resources.items():
         if not isinstance(body, dict):
             continue
-        for target in _references({k: v for k, v in body.items() if k != "DependsOn"}, known):
-            if target != name:
+        for _, target in references({k: v for k, v in body.items() if k != "DependsOn"}):
+            if target in known and target != name:
                 found.setdefault((name, target, "ref"), Edge(name, target, "ref"))
-        depends = body.get("DependsOn") or []
-        for target in [depends] if isinstance(depends, str) else depends:
+        for target in depends_on(body):
             if target in known and (name, target, "ref") not in found:
                 found.setdefault((name, target, "depends"), Edge(name, target, "depends"))
     return list(found.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 PROG = "watchbot-cfn"
 EXIT_OK = 0
@@ -24,10 +25,17 @@ SOURCE_HELP = (
 )
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line that says where the full usage is; exit 2 as argparse does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from watchbot_cfn import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
                     "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
