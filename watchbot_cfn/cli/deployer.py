@@ -168,7 +168,7 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
     verb = "creating" if change_type == "CREATE" else "updating"
     out.update(f"stack {name}: computing changes ({aws.where()})")
     change_set_id, _ = create_change_set(cfn, name, change_type, source, parameters, aws.where())
-    result = wait_for_change_set(cfn, change_set_id, name, aws.where())
+    result = wait_for_change_set(cfn, change_set_id, name, aws.where(), interval=min(request.poll_interval, 1.0))
     out.clear()
     created_for_review = stack is None
 
