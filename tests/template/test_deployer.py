@@ -186,7 +186,8 @@ def test_stacks_that_cannot_be_updated_say_what_to_do(status, fragment):
 def test_template_limits():
     aws = Aws(session=None, region="us-east-1", endpoint_url=None)
     small = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
-    assert template_source(aws, STACK, small, None) == {"TemplateBody": '{"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}'}
+    compact = '{"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}'
+    assert template_source(aws, STACK, small, None) == {"TemplateBody": compact}
     big = {"Resources": {f"Q{n}": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "x" * 200}}
                          for n in range(300)}}
     with pytest.raises(AwsError, match=f"at most {INLINE_LIMIT:,} inline: give --s3-bucket"):
