@@ -27,22 +27,12 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("watchbot-cfn")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "watchbot_cfn.cli.main"]
 
-WORKER = ('case "$Message" in '
-          'ok*) echo "tmp=$TMPDIR"; touch "$TMPDIR/left-by-job"; exit 0;; '
-          'reject*) exit 3;; '
-          'sleep*) sleep 60;; '
-          '*) echo "cannot do $Message" >&2; exit 1;; esac')
-SOURCE = f"""\
-cluster = "laptop"
-service = "demo"
-service_version = "local"
-notification_email = "ops@example.com"
-dead_letter_threshold = 2
-command = '{WORKER}'
-"""
+#: The README's "Try it locally" example: fail* fails, reject* is rejected, slow* sleeps, the rest succeeds.
+DEMO = REPO / "examples" / "local-demo.toml"
 
 
 def process_tree(root: int) -> dict[int, str]:
@@ -80,10 +70,10 @@ def still_running(pid: int, start: str) -> bool:
 class LocalRun:
     """``watchbot-cfn local`` as a subprocess, its stdout collected line by line."""
 
-    def __init__(self, source: Path, stack: str) -> None:
+    def __init__(self, source: Path, stack: str, cwd: Path) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         self.process = subprocess.Popen([*COMMAND, "local", str(source), "--port", "0", "--stack-name", stack],
-                                        cwd=source.parent, env=env, stdout=subprocess.PIPE,
+                                        cwd=cwd, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         self._lock = threading.Lock()
@@ -122,9 +112,7 @@ class LocalRun:
 
 @pytest.fixture
 def local(tmp_path: Path):
-    source = tmp_path / "demo.toml"
-    source.write_text(SOURCE)
-    run = LocalRun(source, f"e2e-{uuid.uuid4().hex[:6]}")
+    run = LocalRun(DEMO, f"e2e-{uuid.uuid4().hex[:6]}", cwd=tmp_path)
     try:
         yield run
     finally:
@@ -172,7 +160,7 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
                                                                             "success"]
     assert any("after 2 receives" in line and "outcome failure" in line for line in summaries)
     # the job ran with TMPDIR in the run's private directory; the user's /tmp was not emptied
-    assert any(f"tmp={run_dir}" in line for line in lines), "\n".join(lines)
+    assert any("[worker]" in line and f"working on ok 1 in {run_dir}" in line for line in lines), "\n".join(lines)
     assert sentinel.exists()
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x",
                        aws_secret_access_key="x")
@@ -181,7 +169,7 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
     assert [json.loads(m["Body"])["Message"] for m in dead] == ["fail 1"]
 
     # given a job that is still running, and the whole process tree under local
-    send(endpoint, stack, "sleep please")
+    send(endpoint, stack, "slow job")
     local.wait_for(lambda lines: any("in flight 1" in line for line in status_lines(lines)), 20, "a running job")
     tree = process_tree(local.process.pid)
     commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in tree

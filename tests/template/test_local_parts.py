@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,24 @@ def test_send_reads_arguments_files_and_standard_input(tmp_path):
         read_messages([], None, io.StringIO())
     with pytest.raises(SendError, match="--file: .*absent"):
         read_messages([], str(tmp_path / "absent"), io.StringIO())
+
+
+def test_readme_try_it_locally_uses_the_defaults_and_the_demo_example():
+    from watchbot_cfn.cli.local import DEFAULT_PORT, DEFAULT_STACK
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Try it locally", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.strip() for block in re.findall(r"^```sh\n(.*?)^```", section, re.M | re.S)]
+    assert blocks[0] == "pip install '.[local]' && watchbot-cfn local examples/local-demo.toml"
+    assert blocks[1].startswith(f"watchbot-cfn send --stack-name {DEFAULT_STACK} "
+                                f"--endpoint-url http://127.0.0.1:{DEFAULT_PORT} ")
+    assert (REPO / "examples" / "local-demo.toml").is_file()
+    assert "local = [\"moto[server]" in (REPO / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("command,text", [
+    ("deploy", "change set"), ("local", "TMPDIR"), ("send", "--group-id"), ("graph", "Mermaid")])
+def test_every_new_command_has_help(command, text):
+    result = subprocess.run([sys.executable, "-m", "watchbot_cfn.cli.main", command, "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and text in result.stdout
