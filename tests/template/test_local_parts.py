@@ -151,3 +151,36 @@ def test_every_new_command_has_help(command, text):
     result = subprocess.run([sys.executable, "-m", "watchbot_cfn.cli.main", command, "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and text in result.stdout
+
+
+def test_status_line_redraws_on_a_terminal_and_stays_quiet_in_a_log():
+    from watchbot_cfn.cli.liveview import StatusLine
+
+    terminal, log = io.StringIO(), io.StringIO()
+    for stream, live in ((terminal, True), (log, False)):
+        view = StatusLine(stream, live=live)
+        view.update("[1/3] 0:01")
+        view.print("event one")
+        view.update("[2/3] 0:02")
+        view.clear()
+    assert log.getvalue() == "event one\n"
+    assert terminal.getvalue() == ("\r\x1b[2K[1/3] 0:01" "\r\x1b[2Kevent one\n[1/3] 0:01" "\r\x1b[2K[2/3] 0:02"
+                                   "\r\x1b[2K")
+
+
+def test_local_refuses_a_port_in_use_and_says_how_to_get_moto(tmp_path, monkeypatch):
+    import importlib.util
+    import socket
+
+    from watchbot_cfn.cli import motoprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LocalError, match=f"--port: {port} is in use"):
+            motoprocess.LocalEndpoint(port, tmp_path / "log").start()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "moto" else real(name))
+    with pytest.raises(LocalError, match=re.escape("pip install 'watchbot-cfn[local]'")):
+        motoprocess.require_moto()
