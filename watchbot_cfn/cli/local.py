@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-from watchbot_cfn import contract
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STACK", "add_parser", "run"]
 
@@ -104,6 +100,9 @@ class LocalRun:
         self.stop_requests += 1
 
     def run(self) -> int:
+        import shutil
+        import tempfile
+
         from watchbot_cfn.cli.processes import adopt_orphans
 
         previous = {signum: signal.signal(signum, self._on_signal) for signum in _SIGNALS}
@@ -179,7 +178,7 @@ class LocalRun:
                 if not watcher.running and not self._replace(watcher):
                     return
             status = self._status()
-            if status != last_status:
+            if status and status != last_status:
                 if self.out.live:
                     self.out.update(status)
                 else:
@@ -189,6 +188,8 @@ class LocalRun:
 
     def _replace(self, watcher: Any) -> bool:
         """A watcher that exited is started again, as ECS starts a new task; bad configuration ends the run."""
+        from watchbot_cfn import contract
+
         code = watcher.wait(5)
         if code == contract.EXIT_BAD_CONFIG:
             self.out.print(f"watchbot-cfn: error: the watcher of {watcher.spec.prefix} refused its configuration "
@@ -229,6 +230,8 @@ class LocalRun:
     # -- stop ----------------------------------------------------------------------
     def _stop(self) -> None:
         """Drain like SIGTERM on ECS; each further Ctrl-C is passed on, so the watcher stops its jobs at once."""
+        from watchbot_cfn import contract
+
         running = [w for w in self.watchers if w.running]
         self.out.clear()
         if running:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
 def send_messages(aws: Any, target: str, fifo: bool, messages: list[Outgoing], subject: str | None,
                   group_id: str | None) -> tuple[list[str], list[tuple[str, str]]]:
     """Send in batches; returns (message ids in order, [(origin, reason)] of those refused)."""
+    import uuid
+
     from watchbot_cfn.cli.awsclients import AwsError, aws_errors
 
     sent: list[str] = []
