@@ -213,7 +213,7 @@ def test_minimal_example_groups_and_key_edges():
     assert list(subgraphs) == ["Watchbot"]
     assert ("WatchbotQueue", "-->", "WatchbotDeadLetterQueue") in mermaid_edges
     assert ("WatchbotService", "-->", "WatchbotTaskDefinition") in mermaid_edges
-    assert ("WatchbotTopicSubscription", "-->", "WatchbotQueue") in mermaid_edges
+    assert ("WatchbotTopic", "-->", "WatchbotQueue") in mermaid_edges  # its inline subscription
 
 
 def test_readme_shows_the_minimal_example_as_rendered():

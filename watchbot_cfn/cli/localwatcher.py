@@ -41,13 +41,7 @@ from watchbot_cfn.naming import Names
 __all__ = ["JobCounts", "WatcherProcess", "WatcherSpec", "map_volumes", "outcome_of", "queue_depths", "watcher_spec"]
 
 #: The watcher's container variables; inherited values of these never leak from the shell.
-CONTAINER_VARIABLES = {contract.ENV_QUEUE_URL, contract.ENV_LOG_GROUP, contract.ENV_WORK_TOPIC,
-                       contract.ENV_WRITABLE_FILESYSTEM, contract.ENV_MAX_JOB_DURATION, contract.ENV_VOLUMES,
-                       contract.ENV_FIFO, contract.ENV_STRUCTURED_LOGGING, contract.ENV_PROGRESS_TABLE,
-                       contract.ENV_CONCURRENCY, contract.ENV_DRAIN_TIMEOUT, contract.ENV_VISIBILITY_TIMEOUT,
-                       contract.WORKER_MESSAGE, contract.WORKER_SUBJECT, contract.WORKER_MESSAGE_ID,
-                       contract.WORKER_SENT_TIMESTAMP, contract.WORKER_FIRST_RECEIVE_TIMESTAMP,
-                       contract.WORKER_RECEIVE_COUNT, contract.WORKER_MESSAGE_FILE}
+CONTAINER_VARIABLES = {setting.env for setting in contract.SETTINGS} | set(contract.WORKER_VARIABLES)
 _PLAIN_OUTCOME = re.compile(r"\[" + re.escape(contract.SOURCE_WATCHER)
                             + r"\] \[[^\]]*\] completed in .* outcome (\w+)\s*$")
 
@@ -144,16 +138,16 @@ class JobCounts:
 
     @property
     def succeeded(self) -> int:
-        return self.by_outcome.get("success", 0)
+        return self.by_outcome.get(contract.OUTCOME_SUCCESS, 0)
 
     @property
     def rejected(self) -> int:
-        return self.by_outcome.get("rejected", 0)
+        return self.by_outcome.get(contract.OUTCOME_REJECTED, 0)
 
     @property
     def failed(self) -> int:
         """Failures and rejections: both count as failed jobs (the WorkerErrors metric)."""
-        return self.by_outcome.get("failure", 0) + self.rejected
+        return self.by_outcome.get(contract.OUTCOME_FAILURE, 0) + self.rejected
 
 
 class WatcherProcess:
