@@ -191,8 +191,27 @@ class _Parser:
 
 
 def parse(text: str) -> Node:
-    """The syntax tree of a metric-math expression."""
-    return _Parser(text).parse()
+    """The syntax tree of a metric-math expression; unsupported functions are refused here."""
+    node = _Parser(text).parse()
+    _check_functions(node)
+    return node
+
+
+def _check_functions(node: Node) -> None:
+    if isinstance(node, Call):
+        if node.function not in _FUNCTIONS:
+            raise ExpressionError(f"metric-math function {node.function}() is not supported by the simulator "
+                                  f"(supported: + - * / ^, comparisons, AND, OR, NOT, {', '.join(_FUNCTIONS)})")
+        for arg in node.args:
+            _check_functions(arg)
+    elif isinstance(node, Unary):
+        _check_functions(node.operand)
+    elif isinstance(node, Binary):
+        _check_functions(node.left)
+        _check_functions(node.right)
+    elif isinstance(node, Array):
+        for item in node.items:
+            _check_functions(item)
 
 
 def referenced_ids(node: Node) -> set[str]:
@@ -256,6 +275,8 @@ _REDUCE: dict[str, Callable[[list[float]], float]] = {
     "SUM": sum,
     "AVG": lambda values: sum(values) / len(values),
 }
+
+_FUNCTIONS = (*_ELEMENTWISE, *_REDUCE, "FILL", "IF", "PERIOD")
 
 
 def evaluate(node: Node, series: Mapping[str, Series], periods: Mapping[str, int] | None = None) -> Series:
@@ -355,9 +376,7 @@ class _Evaluator:
             if not isinstance(target, Name) or target.name not in self.periods:
                 raise ExpressionError("PERIOD() takes the id of a metric of this alarm")
             return float(self.periods[target.name])
-        raise ExpressionError(f"metric-math function {name}() is not supported by the simulator "
-                              "(supported: + - * / ^, comparisons, AND, OR, NOT, ABS, CEIL, FLOOR, SQRT, "
-                              "FILL, IF, MIN, MAX, SUM, AVG, PERIOD)")
+        raise ExpressionError(f"metric-math function {name}() is not supported by the simulator")
 
     @staticmethod
     def _arity(name: str, args: tuple[Node, ...], count: int) -> None:

@@ -138,7 +138,7 @@ class _Simulation:
         self.waits: list[float] = []
         self.last_minute = trace.last_minute
         self.horizon = trace.last_minute + 1 + settings.tail_minutes
-        self.result = Result(messages=self.total)
+        self.result = Result(messages=self.total, max_tasks=setup.min_capacity)
         self.store = MetricStore()
         self.trackers = [AlarmTracker(spec) for spec in setup.alarms]
         self.scaler = Scaler(setup.min_capacity, setup.max_capacity)
@@ -322,13 +322,16 @@ class _Simulation:
         result.tasks.append(len(self.tasks))
         result.desired.append(self.desired)
         result.arrivals.append(0)
+        # Over once the minute just recorded shows every message done and the service settled.
+        settled = (self.completed == self.total and minute > self.last_minute
+                   and self.desired == self.setup.min_capacity and len(self.tasks) == self.desired
+                   and not any(task.stopping for task in self.tasks))
+        if settled or minute >= self.horizon:
+            return True
         self._scale(now)
         self._reconcile(now)
         result.max_tasks = max(result.max_tasks, len(self.tasks))
-        finished = (self.completed == self.total and self.next_arrival == self.total
-                    and minute > self.last_minute and self.desired == self.setup.min_capacity
-                    and len(self.tasks) == self.desired and not any(t.stopping for t in self.tasks))
-        return finished or minute >= self.horizon
+        return False
 
     def _scale(self, now: float) -> None:
         available = self.store.minutes - METRIC_DELAY_MINUTES
