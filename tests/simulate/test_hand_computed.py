@@ -12,7 +12,7 @@ from __future__ import annotations
 from watchbot_cfn.simulate import Settings, parse_trace, read_setup, simulate
 from watchbot_cfn.simulate.policies import Activity
 
-from .builders import alarm, step_policy, target_tracking, template
+from .builders import alarm, queue_metric, step_policy, target_tracking, template
 
 
 def activities(result) -> list[tuple[float, int, int]]:
@@ -205,3 +205,30 @@ def test_metric_math_scale_in_waits_for_ten_idle_minutes():
 
 def test_activity_records_are_plain_values():
     assert Activity(60.0, "p", 0, 1) == Activity(60.0, "p", 0, 1)
+
+
+def test_sample_count_of_service_cpu_counts_running_tasks():
+    """Without Container Insights, SampleCount of AWS/ECS CPUUtilization counts the tasks that report.
+
+    2 tasks from the start (MinCapacity 2), tasks start at once, 100 ten-minute
+    jobs in minute 0; the alarm fires while visible - 40 x tasks > 0 and adds
+    one task (cooldown 60 s). By hand: 120 s sees minute 0 (98 visible, 2 tasks
+    report): 2 -> 3. 180 s sees minute 1 (98 visible, still 2 tasks): 3 -> 4.
+    240 s sees minute 2 (97 visible, 3 tasks): 97 - 120 < 0, and from then on
+    every minute has at least 3 reporting tasks.
+    """
+    ecs_cpu = {"Namespace": "AWS/ECS", "MetricName": "CPUUtilization",
+               "Dimensions": [{"Name": "ClusterName", "Value": "c"}, {"Name": "ServiceName", "Value": "s"}]}
+    metrics = [{"Id": "visible", "MetricStat": {"Metric": queue_metric(), "Period": 60, "Stat": "Maximum"},
+                "ReturnData": False},
+               {"Id": "tasks", "MetricStat": {"Metric": ecs_cpu, "Period": 60, "Stat": "SampleCount"},
+                "ReturnData": False},
+               {"Id": "excess", "Expression": "visible - 40 * FILL(tasks, 0)", "ReturnData": True}]
+    body = template(2, 5, {
+        "Out": step_policy("ChangeInCapacity", [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}], cooldown=60),
+        "OutAlarm": alarm("Out", "GreaterThanThreshold", 0, metrics=metrics),
+    })
+    result = simulate(read_setup(body), parse_trace("minute,messages,job_seconds\n0,100,600\n"),
+                      Settings(start_seconds=0, tail_minutes=5))
+
+    assert activities(result) == [(120, 2, 3), (180, 3, 4)]

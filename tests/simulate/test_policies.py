@@ -119,7 +119,7 @@ def test_target_tracking_capacity():
 def store_with(values: list[float | None]) -> MetricStore:
     store = MetricStore()
     for value in values:
-        store.record({"visible": value})
+        store.record({"visible": [] if value is None else [value]})
     return store
 
 

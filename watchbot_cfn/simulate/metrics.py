@@ -9,10 +9,12 @@ Reporting model (a choice, documented in docs/scaling.md):
   ``...Deleted``) count what happened during it. A dead-letter queue stays empty.
 * Container Insights (``ECS/ContainerInsights``) publishes the service's
   running, pending and desired task counts at the end of each minute.
-* ``AWS/ECS`` ``CPUUtilization`` and ``MemoryUtilization`` are the share of busy
-  job slots over the minute (jobs are assumed to keep their slot's share of the
-  task busy; an idle watcher uses nothing). With no running task there is no
-  datapoint, as with a real service.
+* ``AWS/ECS`` ``CPUUtilization`` and ``MemoryUtilization``: every running task
+  reports one sample a minute, the share of its job slots that were busy
+  (a job is assumed to keep its slot's share of the task busy; an idle watcher
+  uses nothing). So ``Average`` is the service's utilisation, ``SampleCount``
+  the number of running tasks, and with no running task there is no datapoint,
+  as with a real service.
 * A minute's datapoint becomes visible to alarms ``METRIC_DELAY_MINUTES`` after
   the minute ends (CloudWatch ingestion), and a period of several minutes is
   aggregated over the minutes that fall in it, periods aligned to minute 0.
@@ -71,15 +73,15 @@ def unsupported_metric(namespace: str, metric_name: str) -> str:
 
 
 class MetricStore:
-    """One value (or None: no datapoint) per minute and signal, appended as minutes end."""
+    """The samples of each minute and signal (none: no datapoint), appended as minutes end."""
 
     def __init__(self) -> None:
-        self.values: dict[str, list[float | None]] = {name: [] for name in SIGNALS}
+        self.values: dict[str, list[list[float]]] = {name: [] for name in SIGNALS}
         self.minutes = 0
 
-    def record(self, sample: dict[str, float | None]) -> None:
+    def record(self, samples: dict[str, list[float]]) -> None:
         for name in SIGNALS:
-            self.values[name].append(sample.get(name, 0.0))
+            self.values[name].append(samples.get(name, []))
         self.minutes += 1
 
     def series(self, signal: str, period_minutes: int, statistic: str, last_period: int,
@@ -93,6 +95,6 @@ class MetricStore:
             if start < 0:
                 points.append(None)
                 continue
-            present = [v for v in values[start:start + period_minutes] if v is not None]
+            present = [sample for minute in values[start:start + period_minutes] for sample in minute]
             points.append(aggregate(present) if present else None)
         return points

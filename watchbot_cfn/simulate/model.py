@@ -84,7 +84,7 @@ class Result:
 
 
 class _Task:
-    __slots__ = ("number", "ready", "ready_at", "stopping", "jobs")
+    __slots__ = ("number", "ready", "ready_at", "stopping", "jobs", "busy_seconds", "mark")
 
     def __init__(self, number: int, ready_at: float) -> None:
         self.number = number
@@ -93,6 +93,14 @@ class _Task:
         self.stopping = False
         #: message index -> second its job ends
         self.jobs: dict[int, float] = {}
+        #: slot-seconds of work since ``mark`` was last moved (its utilisation this minute)
+        self.busy_seconds = 0.0
+        self.mark = ready_at
+
+    def account(self, now: float) -> None:
+        """Count the work done since the last change; call before the set of jobs changes."""
+        self.busy_seconds += len(self.jobs) * (now - self.mark)
+        self.mark = now
 
 
 def simulate(setup: Setup, trace: Trace, settings: Settings | None = None) -> Result:
@@ -154,15 +162,11 @@ class _Simulation:
         self.next_arrival = 0
         self.completed = 0
         self.last_done = 0.0
-        # per-minute counters and time integrals
+        # per-minute counters; task-seconds integrated over the run
         self.busy = 0
         self.ready_tasks = 0
         self.clock = 0.0
-        self.busy_area = 0.0
-        self.slot_area = 0.0
         self.task_area = 0.0
-        self.minute_busy_area = 0.0
-        self.minute_slot_area = 0.0
         self.sent = self.received = self.deleted = 0
         # the service starts at MinCapacity, already running
         for _ in range(self.desired):
@@ -178,8 +182,6 @@ class _Simulation:
     def _advance(self, now: float) -> None:
         elapsed = now - self.clock
         if elapsed > 0:
-            self.busy_area += self.busy * elapsed
-            self.slot_area += self.ready_tasks * self.concurrency * elapsed
             self.task_area += len(self.tasks) * elapsed
             self.clock = now
 
@@ -194,8 +196,8 @@ class _Simulation:
     def _ready(self, task: _Task, now: float) -> None:
         if task.stopping or task.ready:
             return
-        self._advance(now)
         task.ready = True
+        task.ready_at = task.mark = now
         self.ready_tasks += 1
         self.idle.extend([task] * self.concurrency)
 
@@ -222,7 +224,7 @@ class _Simulation:
             self._gone(task, now)
 
     def _interrupt(self, task: _Task, message: int, now: float) -> None:
-        self._advance(now)
+        task.account(now)
         del task.jobs[message]
         self.busy -= 1
         self.result.interrupted_jobs += 1
@@ -263,7 +265,7 @@ class _Simulation:
             if task.stopping:
                 continue
             message = visible.popleft()
-            self._advance(now)
+            task.account(now)
             end = now + self.job[message]
             task.jobs[message] = end
             self.busy += 1
@@ -274,7 +276,7 @@ class _Simulation:
     def _done(self, task: _Task, message: int, now: float) -> None:
         if task.jobs.get(message) != now:
             return  # interrupted before it could finish
-        self._advance(now)
+        task.account(now)
         del task.jobs[message]
         self.busy -= 1
         self.deleted += 1
@@ -297,23 +299,20 @@ class _Simulation:
     def _minute(self, minute: int, now: float) -> bool:
         """Close the minute that just ended, scale, reconcile; True when the run is over."""
         self._advance(now)
-        slot_area = self.slot_area - self.minute_slot_area
-        busy_area = self.busy_area - self.minute_busy_area
-        self.minute_slot_area, self.minute_busy_area = self.slot_area, self.busy_area
         in_flight = self.busy + self.returning
         oldest = now - self.arrival[self.visible[0]] if self.visible else 0.0
         self.store.record({
-            "visible": float(len(self.visible)),
-            "in_flight": float(in_flight),
-            "zero": 0.0,
-            "oldest_age": oldest,
-            "sent": float(self.sent),
-            "received": float(self.received),
-            "deleted": float(self.deleted),
-            "running_tasks": float(self.ready_tasks),
-            "pending_tasks": float(len(self.tasks) - self.ready_tasks),
-            "desired_tasks": float(self.desired),
-            "utilization": 100.0 * busy_area / slot_area if slot_area > 0 else None,
+            "visible": [float(len(self.visible))],
+            "in_flight": [float(in_flight)],
+            "zero": [0.0],
+            "oldest_age": [oldest],
+            "sent": [float(self.sent)],
+            "received": [float(self.received)],
+            "deleted": [float(self.deleted)],
+            "running_tasks": [float(self.ready_tasks)],
+            "pending_tasks": [float(len(self.tasks) - self.ready_tasks)],
+            "desired_tasks": [float(self.desired)],
+            "utilization": self._utilization(now),
         })
         self.sent = self.received = self.deleted = 0
         result = self.result
@@ -332,6 +331,20 @@ class _Simulation:
         self._reconcile(now)
         result.max_tasks = max(result.max_tasks, len(self.tasks))
         return False
+
+    def _utilization(self, now: float) -> list[float]:
+        """One sample per task that ran during the minute: the share of its slots that were busy."""
+        samples = []
+        start = now - 60.0
+        for task in self.tasks:
+            if not task.ready:
+                continue
+            task.account(now)
+            span = now - max(task.ready_at, start)
+            if span > 0:
+                samples.append(100.0 * task.busy_seconds / (span * self.concurrency))
+            task.busy_seconds = 0.0
+        return samples
 
     def _scale(self, now: float) -> None:
         available = self.store.minutes - METRIC_DELAY_MINUTES
