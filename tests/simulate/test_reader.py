@@ -149,3 +149,9 @@ def test_unknown_target_and_parameter_are_named():
         read_setup(template(0, 2, OUT), target="Nope")
     with pytest.raises(SimulationError, match="--parameter Nope"):
         read_setup(template(0, 2, OUT), parameters={"Nope": "1"})
+
+
+def test_an_action_may_name_the_policy_by_its_arn_attribute():
+    body = template(0, 2, OUT)
+    body["Resources"]["OutAlarm"]["Properties"]["AlarmActions"] = [{"Fn::GetAtt": ["Out", "Arn"]}]
+    assert [a.actions for a in read_setup(body).alarms] == [{"ALARM": ("Out",)}]

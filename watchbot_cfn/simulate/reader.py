@@ -276,8 +276,8 @@ class _Reader:
                 continue
             for state, prop in (("ALARM", "AlarmActions"), ("OK", "OKActions"),
                                 ("INSUFFICIENT_DATA", "InsufficientDataActions")):
-                named = tuple(action["Ref"] for action in props.get(prop) or []
-                              if isinstance(action, Mapping) and action.get("Ref") in policies)
+                named = tuple(ref for action in props.get(prop) or [] for ref in _references(action)
+                              if ref in policies)
                 if named:
                     actions[state] = named
             if actions:
