@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,9 @@ Example: watchbot-cfn simulate examples/traces/queue-depth.toml --trace examples
 def add_parser(commands: Any, source_help: str) -> None:
     parser = commands.add_parser(
         "simulate", help="replay a template's scaling against a trace of arriving messages",
-        description="Replay the scaling alarms and policies of a template (or of a SOURCE, rendered first) "
-                    "minute by minute against a trace of arriving messages, and print a chart of arrivals, "
-                    "backlog and tasks with a summary.",
+        description=textwrap.fill("Replay the scaling alarms and policies of a template (or of a SOURCE, "
+                                  "rendered first) minute by minute against a trace of arriving messages, and "
+                                  "print a chart of arrivals, backlog and tasks with a summary.", width=78),
         epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target_file", metavar="SOURCE_OR_TEMPLATE",
                         help=source_help + "; or a rendered CloudFormation template (.json/.yaml)")

@@ -188,6 +188,7 @@ class _Simulation:
     # --- tasks -----------------------------------------------------------------
 
     def _launch(self, now: float) -> _Task:
+        self._advance(now)
         self.task_numbers += 1
         task = _Task(self.task_numbers, now + self.settings.start_seconds)
         self.tasks.append(task)
