@@ -22,8 +22,9 @@ metric (1-minute periods): above the target for 3 of 3 datapoints scales out,
 below 90 % of the target for 15 of 15 scales in (unless ``DisableScaleIn``).
 The new capacity is ``ceil(desired × metric / target)``, from the latest
 datapoint; the alarms' exact settings are AWS's and only approximated here.
-A metric that has no datapoint (no task running) leaves the alarm in
-INSUFFICIENT_DATA, so target tracking never scales out from zero tasks.
+Target tracking never starts the first task: a utilisation metric has no
+datapoint while no task runs (the alarm has insufficient data), and 0 times
+any ratio is 0.
 
 Several policies invoked in the same minute: if any of them scales out, the
 largest capacity wins; otherwise the scale-in that leaves the largest capacity
