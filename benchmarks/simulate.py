@@ -8,8 +8,8 @@ the simulation alone (template reading excluded). Exits 1 when a day of
 traffic takes longer than the budget.
 
     python benchmarks/simulate.py
-    python benchmarks/simulate.py --runs 5 --template cdk=path/to/cdk-template.json
-    python benchmarks/simulate.py --template cdk=path/to/cdk-template.json --markdown   # docs/scaling.md tables
+    python benchmarks/simulate.py --runs 5 --template cdk=tests/simulate/data/cdk-queue-processing.template.json
+    python benchmarks/simulate.py --template cdk=tests/simulate/data/cdk-queue-processing.template.json --markdown
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def main() -> int:
         templates[name] = path
     bodies = {name: load_template(path) for name, path in templates.items()}
     if args.markdown:
-        print(markdown(bodies, templates), end="")
+        from watchbot_cfn.simulate.report import comparison_markdown
+
+        traces = {name: load_trace(str(TRACES / f"{name}.csv")) for name in TRACE_NAMES}
+        print(comparison_markdown(bodies, traces), end="")
         return 0
     worst_day = 0.0
     print(f"{'trace':<15} {'template':<17} {'protection':<10} {'max':>4} {'p95 s':>8} {'task-min':>9} "
@@ -71,33 +74,6 @@ def main() -> int:
                       f"{figures['interrupted_jobs']:>7} {drained:>7} {median * 1000:>6.0f}")
     print(f"slowest simulated day: {worst_day * 1000:.0f} ms (budget {BUDGET_SECONDS * 1000:.0f} ms)")
     return 1 if worst_day > BUDGET_SECONDS else 0
-
-
-def markdown(bodies: dict[str, dict], files: dict[str, str]) -> str:
-    """Per trace: a table of the figures (protection off and on) and each template's text chart."""
-    from watchbot_cfn.simulate import load_trace, read_setup, simulate
-    from watchbot_cfn.simulate.chart import text_chart
-
-    out: list[str] = []
-    for trace_name in TRACE_NAMES:
-        trace = load_trace(str(TRACES / f"{trace_name}.csv"))
-        out += [f"#### {trace_name}", "",
-                "| template | protection | max_tasks | p95_wait_seconds | task_minutes | interrupted_jobs "
-                "| drained_minute |", "|---|---|---:|---:|---:|---:|---:|"]
-        charts = []
-        for name, body in bodies.items():
-            for protection in (False, True):
-                result = simulate(read_setup(body, protection=protection), trace)
-                f = result.figures()
-                drained = "never" if f["drained_minute"] is None else f["drained_minute"]
-                out.append(f"| {name} | {'on' if protection else 'off'} | {f['max_tasks']} | "
-                           f"{f['p95_wait_seconds']:,} | {f['task_minutes']:,} | {f['interrupted_jobs']} | "
-                           f"{drained} |")
-                if not protection:
-                    charts += ["<details><summary>" + f"{name}: chart (protection off)</summary>", "",
-                               "```text", text_chart(result).rstrip("\n"), "```", "", "</details>", ""]
-        out += ["", *charts]
-    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

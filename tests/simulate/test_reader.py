@@ -14,7 +14,7 @@ from watchbot_cfn.simulate.policies import StepPolicy, TargetTrackingPolicy
 from .builders import alarm, queue_metric, step_policy, target_tracking, template
 
 REPO = Path(__file__).resolve().parents[2]
-CDK = Path("/work/shared/fixtures/cdk-queue-processing/template.json")
+CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
 TRACES = REPO / "examples" / "traces"
 
 OUT = {"Out": step_policy("ChangeInCapacity", [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]),
@@ -40,7 +40,6 @@ def test_backlog_template_reads_its_metric_math_and_container_insights():
     assert len(setup.policies["WatchbotScaleOutPolicy"].steps) == 6
 
 
-@pytest.mark.skipif(not CDK.exists(), reason="CDK fixture not present")
 def test_cdk_template_step_and_target_tracking_policies():
     setup = read_setup(json.loads(CDK.read_text()))
     kinds = sorted(type(policy).__name__ for policy in setup.policies.values())

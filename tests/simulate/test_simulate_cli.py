@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
 QUEUE_DEPTH = str(TRACES / "queue-depth.toml")
 BURST = str(TRACES / "burst.csv")
-CDK = Path("/work/shared/fixtures/cdk-queue-processing/template.json")
+CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
 SCRIPT = Path(sys.executable).with_name("watchbot-cfn")
 FIGURES = {"max_tasks", "p95_wait_seconds", "task_minutes", "interrupted_jobs", "drained_minute"}
 
@@ -66,7 +66,6 @@ def test_options_change_the_simulation(capsys):
     assert json.loads(faster)["drained_minute"] < json.loads(base)["drained_minute"]
 
 
-@pytest.mark.skipif(not CDK.exists(), reason="CDK fixture not present")
 def test_a_template_file_and_the_protection_override(capsys):
     mixed = str(TRACES / "long-and-short.csv")
     _, plain, _ = simulate_cli(capsys, str(CDK), "--trace", mixed, "--json")

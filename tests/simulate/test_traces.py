@@ -18,7 +18,7 @@ from watchbot_cfn.simulate import Result, load_trace, read_setup, simulate
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
-CDK = Path("/work/shared/fixtures/cdk-queue-processing/template.json")
+CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
 TRACE_NAMES = ("burst", "steady", "daily-wave", "long-and-short")
 TEMPLATES = ("queue-depth", "backlog-per-task", "cdk")
 
@@ -26,8 +26,6 @@ TEMPLATES = ("queue-depth", "backlog-per-task", "cdk")
 @functools.cache
 def body(name: str) -> dict:
     if name == "cdk":
-        if not CDK.exists():
-            pytest.skip("CDK fixture not present")
         return json.loads(CDK.read_text())
     return load_template(str(TRACES / f"{name}.toml"))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Mapping
+from typing import Any
 
 from watchbot_cfn.simulate.alarms import AlarmSpec
 from watchbot_cfn.simulate.model import Result, Settings
@@ -11,7 +13,7 @@ from watchbot_cfn.simulate.policies import StepPolicy, TargetTrackingPolicy
 from watchbot_cfn.simulate.reader import Setup
 from watchbot_cfn.simulate.trace import Trace
 
-__all__ = ["WIDTH", "figures_json", "summary"]
+__all__ = ["TRACE_TITLES", "WIDTH", "comparison_markdown", "figures_json", "summary"]
 
 #: The summary's lines fit this many columns.
 WIDTH = 96
@@ -115,3 +117,35 @@ def summary(setup: Setup, settings: Settings, trace: Trace, result: Result, sour
 
 
 _SHOWN_ACTIVITIES = 12
+
+
+#: Headings of the example traces in docs/scaling.md.
+TRACE_TITLES = {"burst": "Burst", "steady": "Steady flow", "daily-wave": "Daily wave",
+                "long-and-short": "Long and short jobs"}
+
+
+def comparison_markdown(templates: Mapping[str, Mapping[str, Any]], traces: Mapping[str, Trace]) -> str:
+    """docs/scaling.md's comparison: per trace, the figures (protection off and on) and each chart."""
+    from watchbot_cfn.simulate.chart import text_chart
+    from watchbot_cfn.simulate.model import simulate
+    from watchbot_cfn.simulate.reader import read_setup
+
+    out: list[str] = []
+    for trace_name, trace in traces.items():
+        out += [f"#### {TRACE_TITLES.get(trace_name, trace_name)} (`{trace_name}.csv`)", "",
+                "| template | protection | max_tasks | p95_wait_seconds | task_minutes | interrupted_jobs "
+                "| drained_minute |", "|---|---|---:|---:|---:|---:|---:|"]
+        charts: list[str] = []
+        for name, body in templates.items():
+            for protection in (False, True):
+                result = simulate(read_setup(body, protection=protection), trace)
+                figures = result.figures()
+                drained = "never" if figures["drained_minute"] is None else figures["drained_minute"]
+                out.append(f"| {name} | {'on' if protection else 'off'} | {figures['max_tasks']} | "
+                           f"{figures['p95_wait_seconds']:,} | {figures['task_minutes']:,} | "
+                           f"{figures['interrupted_jobs']} | {drained} |")
+                if not protection:
+                    charts += [f"<details><summary>{name}: chart (protection off)</summary>", "", "```text",
+                               text_chart(result).rstrip("\n"), "```", "", "</details>", ""]
+        out += ["", *charts]
+    return "\n".join(out) + "\n"
