@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from watchbot_cfn.simulate.alarms import COMPARISONS, TREAT_MISSING, AlarmSpec, Query
-from watchbot_cfn.simulate.cfn import CloudFormation, SimulationError, references
+from watchbot_cfn.simulate.lookup import CloudFormation, SimulationError, references
 from watchbot_cfn.simulate.mathexpr import ExpressionError, parse, referenced_ids
 from watchbot_cfn.simulate.metrics import STATISTICS, signal_for, unsupported_metric
 from watchbot_cfn.simulate.policies import TargetTrackingPolicy

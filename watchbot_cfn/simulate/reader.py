@@ -29,7 +29,7 @@ from typing import Any
 
 from watchbot_cfn.simulate.alarm_reader import AlarmReader
 from watchbot_cfn.simulate.alarms import AlarmSpec
-from watchbot_cfn.simulate.cfn import CloudFormation, SimulationError, choices
+from watchbot_cfn.simulate.lookup import CloudFormation, SimulationError, choices
 from watchbot_cfn.simulate.policies import (
     ADJUSTMENT_TYPES,
     AGGREGATIONS,

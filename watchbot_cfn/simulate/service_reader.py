@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.simulate.cfn import CloudFormation, SimulationError, references
+from watchbot_cfn import contract
+from watchbot_cfn.simulate.lookup import CloudFormation, SimulationError, references
 
 __all__ = ["CONCURRENCY_VARIABLE", "PROTECTION_ACTION", "PROTECTION_VARIABLE", "ServiceReader", "Workers"]
 
@@ -25,10 +26,10 @@ __all__ = ["CONCURRENCY_VARIABLE", "PROTECTION_ACTION", "PROTECTION_VARIABLE", "
 PROTECTION_VARIABLE = "taskProtection"
 #: IAM action the ECS agent's task-protection endpoint needs on the task role.
 PROTECTION_ACTION = "ecs:UpdateTaskProtection"
-CONCURRENCY_VARIABLE = "concurrency"
-DRAIN_VARIABLE = "drainTimeout"
-#: The watcher's own default drainTimeout (docs/runtime.md).
-WATCHER_DRAIN_SECONDS = 25.0
+CONCURRENCY_VARIABLE = contract.ENV_CONCURRENCY
+DRAIN_VARIABLE = contract.ENV_DRAIN_TIMEOUT
+#: The watcher's own default drainTimeout.
+WATCHER_DRAIN_SECONDS = float(contract.DEFAULT_DRAIN_TIMEOUT)
 #: SQS's default VisibilityTimeout.
 SQS_VISIBILITY_TIMEOUT = 30.0
 TRUE_WORDS = ("true", "1", "yes", "on")
