@@ -10,10 +10,10 @@ being simulated wrongly.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from watchbot_cfn.cli.references import references as template_references
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["CloudFormation", "SimulationError", "choices", "references"]
@@ -81,26 +81,9 @@ class CloudFormation:
 
 
 def references(value: Any) -> Iterator[str]:
-    """Logical ids a value points at through Ref, Fn::GetAtt or ${Name} in Fn::Sub."""
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                yield inner
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) and inner else inner
-                if isinstance(text, str):
-                    yield from (name for name in re.findall(r"\$\{([A-Za-z0-9]+)\}", text))
-                if isinstance(inner, list):
-                    yield from references(inner[1:])
-            elif key == "Fn::GetAtt":
-                target = inner[0] if isinstance(inner, list) and inner else str(inner).split(".")[0]
-                if isinstance(target, str):
-                    yield target
-            else:
-                yield from references(inner)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item)
+    """Logical ids and parameters a value points at through Ref, Fn::GetAtt or Fn::Sub."""
+    for _, name in template_references(value):
+        yield name
 
 
 def choices(names: Any) -> str:
