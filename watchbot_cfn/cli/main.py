@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
                     "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
-                    "it messages and draw it.",
+                    "it messages, draw it and simulate its scaling.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     options.set_defaults(handler=_options)
 
     # Each module imports only the standard library at the top: boto3 loads inside the commands.
-    from watchbot_cfn.cli import deploy, graph, local, send
+    from watchbot_cfn.cli import deploy, graph, local, send, simulatecmd
 
-    for module in (deploy, local, send, graph):
+    for module in (deploy, local, send, graph, simulatecmd):
         module.add_parser(commands, SOURCE_HELP)
     return parser
 
