@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from watchbot_cfn.cli.simulatecmd import load_template
+from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import load_trace
 from watchbot_cfn.simulate.report import TRACE_TITLES, comparison_markdown
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watchbot_cfn.cli.simulatecmd import load_template
+from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import SimulationError, read_setup
 from watchbot_cfn.simulate.policies import StepPolicy, TargetTrackingPolicy
 

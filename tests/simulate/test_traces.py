@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from watchbot_cfn.cli.simulatecmd import load_template
+from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import Result, load_trace, read_setup, simulate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from watchbot_cfn import contract
-from watchbot_cfn.cli.graph import load_template
 from watchbot_cfn.cli.localdeploy import placeholder_parameters
 from watchbot_cfn.cli.localwatcher import JobCounts, map_volumes, outcome_of, watcher_spec
 from watchbot_cfn.cli.motoprocess import LocalError
 from watchbot_cfn.cli.resolve import StackResolver, Unresolvable
 from watchbot_cfn.cli.send import SendError, read_messages
+from watchbot_cfn.cli.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"

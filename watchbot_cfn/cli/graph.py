@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchbot_cfn.cli.references import depends_on, references
+from watchbot_cfn.cli.templatefile import load_template
 
 __all__ = ["Edge", "FORMATS", "add_parser", "edges", "groups", "to_dot", "to_mermaid"]
 
@@ -128,21 +129,3 @@ def run(args: argparse.Namespace) -> int:
     template = load_template(args.source)
     sys.stdout.write(to_dot(template) if args.format == "dot" else to_mermaid(template))
     return 0
-
-
-def load_template(target: str) -> dict[str, Any]:
-    """A rendered template file as it is, or any SOURCE rendered."""
-    from pathlib import Path
-
-    from watchbot_cfn.cli.lintcmd import is_cloudformation_template
-    from watchbot_cfn.cli.render import ordered_dict
-    from watchbot_cfn.cli.sources import load_source, parse_document, template_from_document
-
-    path = Path(target)
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".yaml", ".yml") and path.is_file():
-        data = parse_document(path.read_text(encoding="utf-8"), suffix, target)
-        if is_cloudformation_template(data):
-            return data
-        return ordered_dict(template_from_document(data, target))
-    return ordered_dict(load_source(target))

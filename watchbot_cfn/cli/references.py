@@ -11,14 +11,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from watchbot_cfn.cfn import PSEUDO_PARAMETERS
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["TemplateError", "check_references", "depends_on", "references"]
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-PSEUDO_PARAMETERS = frozenset({"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
-                               "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"})
-
 
 class TemplateError(WatchbotError):
     """The template refers to something it does not declare."""

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from watchbot_cfn.cli.graph import load_template
+from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["add_parser", "load_template", "run"]
