@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
+
 from watchbot_cfn.ops.interrupt import Interrupts
 from watchbot_cfn.ops.logs import DEFAULT_LINES, recent_lines
 from watchbot_cfn.ops.messages import DeadMessage, QueueOps
@@ -26,7 +28,7 @@ from watchbot_cfn.ops.movetask import (
 from watchbot_cfn.ops.prompt import Prompter
 from watchbot_cfn.ops.stack import System
 
-__all__ = ["DeadLetterTool", "Outcome", "PRINT_HOLD", "COPY_HOLD", "TRIAGE_HOLD"]
+__all__ = ["DeadLetterTool", "Outcome", "ToolError", "PRINT_HOLD", "COPY_HOLD", "TRIAGE_HOLD"]
 
 #: Seconds messages stay hidden while print reads the whole queue (each is released at the end).
 PRINT_HOLD = 900
@@ -43,6 +45,14 @@ TRIAGE_CHOICES = [
     ("delete", ("d", "delete"), "[d]elete"),
     ("stop", ("s", "stop", "q", "quit"), "[s]top"),
 ]
+
+
+class ToolError(Exception):
+    """A command cannot go on; the message says why and what to do."""
+
+
+def _count(number: int) -> str:
+    return f"{number} message" if number == 1 else f"{number} messages"
 
 
 @dataclass
@@ -131,8 +141,7 @@ class DeadLetterTool:
             count = len(held)
             self._release(held)
             self._end_status()
-        outcome.notes.append(f"printed {outcome.done} dead messages; all {count} are visible in the "
-                             "dead-letter queue again")
+        outcome.notes.append(f"printed {_count(outcome.done)}; all {count} are visible in the dead-letter queue again")
         return outcome
 
     # -- return
@@ -171,9 +180,9 @@ class DeadLetterTool:
         outcome = Outcome(done=result.moved)
         if result.status == "FAILED":
             outcome.failed = max((result.to_move or visible) - result.moved, 1)
-            outcome.notes.append(f"the move task failed after {result.moved} messages: {result.failure}")
+            outcome.notes.append(f"the move task failed after {_count(result.moved)}: {result.failure}")
         else:
-            outcome.notes.append(f"returned {result.moved} messages to the work queue")
+            outcome.notes.append(f"returned {_count(result.moved)} to the work queue")
         return outcome
 
     def _return_by_copying(self, visible: int) -> Outcome:
@@ -207,9 +216,9 @@ class DeadLetterTool:
             held.update(refused)
             self._release(held)
         outcome.failed = len(refused)
-        outcome.notes.append(f"returned {outcome.done} messages to the work queue")
+        outcome.notes.append(f"returned {_count(outcome.done)} to the work queue")
         if refused:
-            outcome.notes.append(f"{len(refused)} messages could not be sent to the work queue and are still in "
+            outcome.notes.append(f"{_count(len(refused))} could not be sent to the work queue and are still in "
                                  "the dead-letter queue")
         return outcome
 
@@ -221,11 +230,17 @@ class DeadLetterTool:
             return Outcome(notes=["the dead-letter queue is empty: nothing to purge"])
         name = self.dead_letter_url.rsplit("/", 1)[-1]
         if not confirmed and not self.prompter.confirm(
-                f"Delete all {total} messages in {name} permanently?"):
+                f"Delete all {_count(total)} in {name} permanently?"):
             return Outcome(notes=["nothing deleted"])
         with self.interrupts.step():
-            self.sqs.purge_queue(QueueUrl=self.dead_letter_url)
-        return Outcome(done=total, notes=[f"purged {name}: about {total} messages deleted"])
+            try:
+                self.sqs.purge_queue(QueueUrl=self.dead_letter_url)
+            except ClientError as error:
+                if "PurgeQueueInProgress" in str(error.response.get("Error", {}).get("Code", "")):
+                    raise ToolError("SQS allows one purge of a queue every 60 seconds and one started less than "
+                                    "a minute ago: try again shortly") from None
+                raise
+        return Outcome(done=total, notes=[f"purged {name}: {_count(total)} deleted"])
 
     # -- triage
     def triage(self, log_lines: int = DEFAULT_LINES) -> Outcome:
@@ -235,7 +250,7 @@ class DeadLetterTool:
         counts = {"return": 0, "keep": 0, "delete": 0}
         failed = 0
         visible, _ = self.ops.counts(self.dead_letter_url)
-        self.say(f"{visible} dead messages in {self.dead_letter_url.rsplit('/', 1)[-1]}")
+        self.say(f"{_count(visible)} in {self.dead_letter_url.rsplit('/', 1)[-1]}")
         try:
             while True:
                 with self.interrupts.step():

@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, interrupts: Any) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    from watchbot_cfn.ops.deadletter import DeadLetterTool
+    from watchbot_cfn.ops.deadletter import DeadLetterTool, ToolError
     from watchbot_cfn.ops.logs import DEFAULT_LINES
     from watchbot_cfn.ops.prompt import Prompter
     from watchbot_cfn.ops.stack import PrefixNeeded, StackError, choose_system, find_systems
@@ -111,9 +111,9 @@ def _run(args: argparse.Namespace, interrupts: Any) -> int:
     except PrefixNeeded as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StackError, _NoCommand) as error:
+    except (StackError, ToolError, _NoCommand) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
-        return EXIT_FAILED if isinstance(error, StackError) else EXIT_USAGE
+        return EXIT_USAGE if isinstance(error, _NoCommand) else EXIT_FAILED
     except NoRegionError:
         print(f"{PROG}: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
         return EXIT_FAILED
