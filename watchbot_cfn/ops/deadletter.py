@@ -112,7 +112,8 @@ class DeadLetterTool:
         """Make every held message visible again; the ones SQS refuses return when their hold ends."""
         if not held:
             return
-        refused = self.ops.release(self.dead_letter_url, held.values())
+        with self.interrupts.shielded():
+            refused = self.ops.release(self.dead_letter_url, held.values())
         if refused:
             self.warn(f"{len(refused)} messages could not be made visible at once; they reappear in the "
                       "dead-letter queue when their hold ends (at most 15 minutes)")
@@ -125,7 +126,7 @@ class DeadLetterTool:
         outcome = Outcome()
         try:
             while True:
-                with self.interrupts.step():
+                with self.interrupts.step(), self.interrupts.shielded():
                     batch = self.ops.receive(self.dead_letter_url, 10, PRINT_HOLD)
                     fresh = [message for message in batch if message.message_id not in held]
                     for message in batch:
@@ -194,10 +195,11 @@ class DeadLetterTool:
         try:
             while True:
                 with self.interrupts.step():
-                    batch = self.ops.receive(self.dead_letter_url, 10, COPY_HOLD)
+                    with self.interrupts.shielded():
+                        batch = self.ops.receive(self.dead_letter_url, 10, COPY_HOLD)
+                        held.update((message.message_id, message) for message in batch)
                     if not batch:
                         break
-                    held.update((message.message_id, message) for message in batch)
                     unsent = {message.message_id for message in self.ops.send(self.system.queue_url, batch, fifo)}
                     for message in batch:
                         target = refused if message.message_id in unsent else copied
@@ -212,7 +214,8 @@ class DeadLetterTool:
         finally:
             self._end_status()
             if copied:  # a second Ctrl-C between send and delete: finish the move
-                self.ops.delete(self.dead_letter_url, copied.values())
+                with self.interrupts.shielded():
+                    self.ops.delete(self.dead_letter_url, copied.values())
             held.update(refused)
             self._release(held)
         outcome.failed = len(refused)
@@ -253,7 +256,7 @@ class DeadLetterTool:
         self.say(f"{_count(visible)} in {self.dead_letter_url.rsplit('/', 1)[-1]}")
         try:
             while True:
-                with self.interrupts.step():
+                with self.interrupts.step(), self.interrupts.shielded():
                     batch = self.ops.receive(self.dead_letter_url, 1, TRIAGE_HOLD)
                     current = batch[0] if batch else None
                 if current is None:
