@@ -191,3 +191,9 @@ def test_a_missing_table_is_one_readable_error(dynamodb):
     progress = Progress("arn:aws:dynamodb:us-east-1:123456789012:table/not-there")
     with pytest.raises(ProgressError, match="progress table not found"):
         progress.status("job")
+
+
+def test_a_job_too_large_for_one_item_says_so(progress):
+    with pytest.raises(ProgressError, match=r"job 'huge' does not fit one DynamoDB item \(400 KB\)"):
+        progress.set_total("huge", 200_000)
+    assert progress.status("huge") == {"progress": 0}

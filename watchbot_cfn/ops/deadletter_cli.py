@@ -8,6 +8,7 @@ the command could not settle (each stays in the dead-letter queue); 2 usage;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -130,7 +131,10 @@ def _run(args: argparse.Namespace, interrupts: Any) -> int:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:
-        return EXIT_OK  # `print | head`: the reader has what it wanted; held messages were released
+        # `print | head`: the reader has what it wanted, and held messages were released.
+        # Point stdout at /dev/null so the interpreter's last flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     for note in outcome.notes:
         print(note, file=sys.stdout if command != "print" else sys.stderr)
     sys.stdout.flush()
