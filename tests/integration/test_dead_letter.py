@@ -249,6 +249,39 @@ def test_return_interrupted_halfway_loses_nothing_and_holds_nothing(moto_server,
         assert sorted(returned + left) == sorted(texts), "one Ctrl-C lets the batch finish: no copies either"
 
 
+def test_return_keeps_fifo_groups_and_never_merges_equal_bodies(moto_server):
+    stack = deploy(moto_server, render("examples/fifo.toml"))
+    sqs = moto_server.client("sqs")
+    dead, queue = stack.physical["WatchbotDeadLetterQueue"], stack.physical["WatchbotQueue"]
+    # three dead messages with the same body (the work queue deduplicates by content) in two groups
+    for number, group in enumerate(("tiles-1", "tiles-1", "tiles-2")):
+        sqs.send_message(QueueUrl=dead, MessageBody="render tile", MessageGroupId=group,
+                         MessageDeduplicationId=f"dead-{number}")
+    result = tool(moto_server, "return", "--stack-name", stack.name)
+    assert (result.returncode, result.stdout) == (0, "returned 3 messages to the work queue\n"), result.stderr
+    groups = []
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       AttributeNames=["MessageGroupId"]).get("Messages", []):
+        for entry in batch:
+            groups.append(entry["Attributes"]["MessageGroupId"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=entry["ReceiptHandle"])
+    assert sorted(groups) == ["tiles-1", "tiles-1", "tiles-2"]
+
+
+def test_when_the_work_queue_refuses_everything_stays_in_the_dead_letter_queue(moto_server, original):
+    sqs = moto_server.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=original["queue"], Attributes={"MaximumMessageSize": "1024"})
+    for start in (0, 10):
+        sqs.send_message_batch(QueueUrl=original["dead"], Entries=[
+            {"Id": str(n), "MessageBody": f"{start + n} " + "x" * 2000} for n in range(10 if start == 0 else 5)])
+    result = tool(moto_server, "return", "--stack-name", original["stack"])
+    assert result.returncode == 1
+    assert "the work queue refused 10 messages: " in result.stderr
+    assert result.stdout == ("returned 0 messages to the work queue\n"
+                             "10 messages could not be sent to the work queue and are still in the dead-letter queue\n")
+    assert queue_depth(moto_server, original["dead"]) == (15, 0)
+
+
 # --- purge --------------------------------------------------------------------------
 
 def test_purge_asks_first_and_deletes_only_when_told(moto_server, original):

@@ -124,6 +124,7 @@ class DeadLetterTool:
         """Every dead message as one JSON line; all of them visible again at the end."""
         held: dict[str, DeadMessage] = {}
         outcome = Outcome()
+        visible, _ = self.ops.counts(self.dead_letter_url)
         try:
             while True:
                 with self.interrupts.step(), self.interrupts.shielded():
@@ -143,6 +144,10 @@ class DeadLetterTool:
             self._release(held)
             self._end_status()
         outcome.notes.append(f"printed {_count(outcome.done)}; all {count} are visible in the dead-letter queue again")
+        if outcome.done < visible:
+            why = ("SQS hands out no message of a FIFO message group while an earlier one is hidden"
+                   if self.system.fifo else "others were in flight, or expired meanwhile")
+            outcome.notes.append(f"the queue reported about {visible} messages when printing began ({why})")
         return outcome
 
     # -- return
@@ -204,6 +209,8 @@ class DeadLetterTool:
                     for message in batch:
                         target = refused if message.message_id in unsent else copied
                         target[message.message_id] = held.pop(message.message_id)
+                    if unsent:
+                        self.warn(f"the work queue refused {_count(len(unsent))}: {self.ops.last_refusal}")
                     undeleted = self.ops.delete(self.dead_letter_url, copied.values())
                     outcome.done += len(copied) - len(undeleted)
                     if undeleted:
@@ -211,6 +218,8 @@ class DeadLetterTool:
                                   "dead-letter queue (another reader took them): they are in both queues")
                     copied.clear()
                 self.status(f"returned {outcome.done} of about {visible} messages")
+                if len(unsent) == len(batch):
+                    break  # nothing of this batch went through: the next one would fare no better
         finally:
             self._end_status()
             if copied:  # a second Ctrl-C between send and delete: finish the move

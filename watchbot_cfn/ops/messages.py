@@ -6,7 +6,6 @@ every moment, so an interruption can at worst leave a copy in both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +75,13 @@ class DeadMessage:
         return entry
 
     def size(self) -> int:
-        return len(self.body.encode("utf-8")) + len(json.dumps(self.message_attributes))
+        """Bytes SQS counts toward a batch: the body and every attribute's name, type and value."""
+        total = len(self.body.encode("utf-8"))
+        for name, value in self.message_attributes.items():
+            total += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+            data = value.get("StringValue", value.get("BinaryValue", b""))
+            total += len(data.encode("utf-8") if isinstance(data, str) else bytes(data))
+        return total
 
 
 class QueueOps:
@@ -84,6 +89,8 @@ class QueueOps:
 
     def __init__(self, sqs: Any) -> None:
         self.sqs = sqs
+        #: Why the latest message was not sent, for the operator.
+        self.last_refusal = ""
 
     def receive(self, queue_url: str, count: int, hold: int, wait: int = 1) -> list[DeadMessage]:
         answer = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=count, VisibilityTimeout=hold,
@@ -110,10 +117,14 @@ class QueueOps:
             try:
                 answer = self.sqs.send_message_batch(
                     QueueUrl=queue_url, Entries=[message.send_entry(key, fifo) for key, message in entries.items()])
-            except ClientError:
+            except ClientError as error:
+                detail = error.response.get("Error", {})
+                self.last_refusal = f"{detail.get('Code', 'error')}: {detail.get('Message', '')}"
                 failed.extend(batch)
                 continue
-            failed.extend(entries[entry["Id"]] for entry in answer.get("Failed", []))
+            for entry in answer.get("Failed", []):
+                failed.append(entries[entry["Id"]])
+                self.last_refusal = f"{entry.get('Code', 'error')}: {entry.get('Message', '')}"
         return failed
 
     def counts(self, queue_url: str) -> tuple[int, int]:
