@@ -189,9 +189,11 @@ def test_a_part_too_large_for_a_message_is_refused_before_anything_is_written(sy
     assert system.drain() == []
 
 
-def test_a_job_without_parts_is_refused(system):
+def test_a_job_without_parts_or_without_an_id_is_refused(system):
     with pytest.raises(PlanError, match="has no parts"):
         system.helper.start("empty", [])
+    with pytest.raises(PlanError, match="a job needs a non-empty text as its id"):
+        system.helper.start("", ["a"])
 
 
 def test_split_may_return_a_plain_list_and_the_message_id_names_the_job(system):

@@ -301,6 +301,8 @@ class MapReduce:
         parts sends the parts again and completes nothing twice: a repeated
         start message is safe.
         """
+        if not isinstance(job_id, str) or not job_id:
+            raise PlanError(f"a job needs a non-empty text as its id, got {job_id!r}")
         parts = list(parts)
         if not parts:
             raise PlanError(f"job {job_id!r} has no parts: split must return at least one")
