@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from troposphere import Sub
 
+__all__ = ["Names"]
+
 
 @dataclass(frozen=True)
 class Names:
@@ -38,10 +40,6 @@ class Names:
     @property
     def topic(self) -> str:
         return self.id("Topic")
-
-    @property
-    def topic_subscription(self) -> str:
-        return self.id("TopicSubscription")
 
     @property
     def notification_topic(self) -> str:
@@ -152,8 +150,35 @@ class Names:
 
     @property
     def log_group_name(self) -> Sub:
+        """``<stack>-<region>-<prefix in lowercase>``, as the original named it: a new name would replace the
+        log group, and its logs with it."""
+        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}")
+
+    @property
+    def progress_table_name(self) -> Sub:
+        """``<stack>-<prefix>-progress``, as the original and its progress clients name it."""
+        return Sub(f"${{AWS::StackName}}-{self.prefix}-progress")
+
+    @property
+    def dashboard_name(self) -> Sub:
         return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+
+    @property
+    def webhook_api_name(self) -> Sub:
+        return Sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
+
+    def scaling_policy_name(self, direction: str) -> str:
+        """``<prefix>-scale-out`` / ``<prefix>-scale-in``: unique per scalable target, which is per system."""
+        return f"{self.prefix}-scale-{direction}"
+
+    @property
+    def progress_table_policy_name(self) -> str:
+        return f"{self.prefix}-progress-table"
+
+    def metric_name_text(self, metric: str) -> str:
+        """The metric name as ``Fn::Sub`` text, for places (the dashboard body) that embed it."""
+        return f"{metric}-${{AWS::StackName}}-{self.prefix}"
 
     def metric_name(self, metric: str) -> Sub:
         """Log metrics carry stack and prefix so two systems never share a metric."""
-        return Sub(f"{metric}-${{AWS::StackName}}-{self.prefix}")
+        return Sub(self.metric_name_text(metric))

@@ -1,4 +1,4 @@
-"""``watchbot-cfn``: render, lint and document Watchbot templates.
+"""``watchbot-cfn``: render, lint, document, deploy, run locally and draw Watchbot templates.
 
 User errors (a missing file, a syntax error, a bad option, a merge conflict)
 print one line on stderr and exit 1, with nothing on stdout and no output file;
@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+__all__ = ["build_parser", "main"]
 
 PROG = "watchbot-cfn"
 EXIT_OK = 0
@@ -24,13 +27,21 @@ SOURCE_HELP = (
 )
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line that says where the full usage is; exit 2 as argparse does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from watchbot_cfn import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
-                    "source file, lint it, list the options.",
+                    "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
+                    "it messages, draw it and simulate its scaling.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -67,7 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "whether intrinsics are accepted, and what it does.",
         epilog=f"Regenerate the reference: {PROG} options --markdown > docs/options.md")
     options.add_argument("--markdown", action="store_true", help="print docs/options.md (Markdown tables)")
+    options.add_argument("--settings", action="store_true",
+                         help="print the container variables the template sets and the watcher reads (Markdown)")
     options.set_defaults(handler=_options)
+
+    # Each module imports only the standard library at the top: boto3 loads inside the commands.
+    from watchbot_cfn.cli import deploy, graph, local, send, simulatecmd
+
+    for module in (deploy, local, send, graph, simulatecmd):
+        module.add_parser(commands, SOURCE_HELP)
     return parser
 
 
@@ -128,9 +147,12 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> int:
-    from watchbot_cfn.docgen import options_markdown, options_text
+    from watchbot_cfn.docgen import options_markdown, options_text, settings_markdown
 
-    sys.stdout.write(options_markdown() if args.markdown else options_text())
+    if args.settings:
+        sys.stdout.write(settings_markdown() + "\n")
+    else:
+        sys.stdout.write(options_markdown() if args.markdown else options_text())
     return EXIT_OK
 
 

@@ -4,7 +4,8 @@ Keyed by ``id`` (string). On-demand billing by default, because progress
 traffic comes in bursts that follow the queue; provisioned when both capacity
 options are given. The permission is a separate ``AWS::IAM::Policy`` attached
 to the task role, so the core role definition stays the same in every mode.
-The container gets the table name as ``ProgressTable`` (see task.py), and the
+The container gets the table's ARN as ``ProgressTable`` (see task.py), as the
+original's progress clients expect, and the
 service waits for the policy (see service.py) so the first jobs are not denied.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import awacs.dynamodb
-from awacs.aws import Allow, PolicyDocument, Statement
+from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Ref
 from troposphere.dynamodb import (
     AttributeDefinition,
@@ -26,6 +27,7 @@ from troposphere.iam import PolicyType
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 from watchbot_cfn.resources.scanner import DYNAMODB_OWNED_KEY, skip
 
 __all__ = ["ACTIONS", "KEY", "build"]
@@ -40,6 +42,7 @@ def build(options: Options, names: Names) -> list[Any]:
         return []
     table = Table(
         names.progress_table,
+        TableName=names.progress_table_name,
         AttributeDefinitions=[AttributeDefinition(AttributeName=KEY, AttributeType="S")],
         KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
         # Progress of multi-part jobs is state a bad deploy or script must not lose.
@@ -54,12 +57,9 @@ def build(options: Options, names: Names) -> list[Any]:
                                                             WriteCapacityUnits=options.write_capacity_units)
     policy = PolicyType(
         names.progress_table_policy,
-        PolicyName=f"{names.prefix}-progress-table",
+        PolicyName=names.progress_table_policy_name,
         Roles=[Ref(names.task_role)],
-        PolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
-                                 Resource=[GetAtt(names.progress_table, "Arn")])],
-        ),
+        PolicyDocument=policies.document([Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
+                                                    Resource=[GetAtt(names.progress_table, "Arn")])]),
     )
     return [table, policy]

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import AWSHelperFn, Ref
+from troposphere import Ref
 from troposphere.ecs import (
     AwsvpcConfiguration,
     CapacityProviderStrategyItem,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
     NetworkConfiguration,
-    PlacementConstraint,
-    PlacementStrategy,
     Service,
 )
 
@@ -44,18 +42,32 @@ def build(options: Options, names: Names) -> list[Any]:
         # The table policy is a separate resource; without this the first tasks
         # could start before IAM lets them use the table.
         service.DependsOn = [names.progress_table_policy]
-    if options.capacity == "FARGATE_SPOT":
-        service.CapacityProviderStrategy = [CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=1)]
-    else:
-        service.LaunchType = options.capacity
+    strategy = _strategy(options)
+    if strategy:
+        service.CapacityProviderStrategy = strategy
+    elif options.capacity == "FARGATE":
+        service.LaunchType = "FARGATE"
+    # EC2 with no strategy sets neither: the cluster's default capacity provider strategy applies, or the
+    # EC2 launch type when the cluster has none (as the original did).
     if options.is_fargate:
         service.NetworkConfiguration = _awsvpc(options)
     else:
         if options.placement_constraints:
-            service.PlacementConstraints = _properties(PlacementConstraint, options.placement_constraints)
+            service.PlacementConstraints = options.placement_constraints
         if options.placement_strategies:
-            service.PlacementStrategies = _properties(PlacementStrategy, options.placement_strategies)
+            service.PlacementStrategies = options.placement_strategies
     return [service]
+
+
+def _strategy(options: Options) -> list[CapacityProviderStrategyItem]:
+    """The strategy given, or all on FARGATE_SPOT for that capacity."""
+    if not options.capacity_provider_strategy and options.capacity == "FARGATE_SPOT":
+        return [CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=1)]
+    return [CapacityProviderStrategyItem(**{_STRATEGY_KEYS[key]: value for key, value in item.items()})
+            for item in options.capacity_provider_strategy]
+
+
+_STRATEGY_KEYS = {"capacity_provider": "CapacityProvider", "weight": "Weight", "base": "Base"}
 
 
 def _awsvpc(options: Options) -> NetworkConfiguration:
@@ -64,9 +76,3 @@ def _awsvpc(options: Options) -> NetworkConfiguration:
         config.SecurityGroups = options.fargate_security_groups
     return NetworkConfiguration(AwsvpcConfiguration=config)
 
-
-def _properties(kind: type, given: Any) -> Any:
-    """Placement given as CloudFormation objects; a whole-list intrinsic passes through."""
-    if isinstance(given, AWSHelperFn):
-        return given
-    return [item if isinstance(item, AWSHelperFn) else kind(**item) for item in given]
