@@ -1,8 +1,11 @@
-"""examples/map-reduce/wordcount.py end to end: the real watcher, moto's SNS, SQS, DynamoDB and S3.
+"""examples/map-reduce end to end: its template deployed to moto, the real watcher, the example worker.
 
-A start message fans out into part messages through the work topic, parts run
-four at a time (some delivered twice), and the worker that completes the last
-part sends the one reduce message.
+The example's own source (wordcount.toml) is deployed with CloudFormation; the
+watcher runs with the container environment of the deployed task definition
+(so the template and the runtime must agree on ProgressTable, WorkTopic and the
+rest). A start message fans out into part messages through the work topic,
+parts run four at a time (some delivered twice), and the worker that completes
+the last part sends the one reduce message.
 """
 
 from __future__ import annotations
@@ -15,34 +18,29 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries, unique, worker_lines
+from tests.integration.test_deploy import deploy, render
+from tests.support.watcherproc import WatcherProcess, queue_depth, summaries, worker_lines
 from watchbot_cfn.runtime.mapreduce import part_message
 from watchbot_cfn.runtime.progress import Progress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "map-reduce" / "wordcount.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "map-reduce"
 DOCUMENTS = [
     "the quick brown fox", "jumps over the lazy dog", "the dog sleeps", "a fox runs",
     "brown bread and brown butter", "over and over", "the end", "dog days",
 ]
+#: Task settings a test machine must not take as they are: the task's own scratch volume
+#: (the watcher empties it between jobs) and shutdown timings sized for ECS.
+HOST_UNSAFE = ("Volumes", "writableFilesystem", "drainTimeout")
 
 
-def reduce_mode_system(server) -> dict[str, str]:
-    """What a reduce-mode stack gives the worker: queue, topic feeding it, progress table; plus a bucket."""
-    queue_url, _ = create_queue(server, visibility=30, dead_letter_after=5)
-    queue_arn = server.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns = server.client("sns")
-    topic = sns.create_topic(Name=unique("work"))["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    table = server.client("dynamodb").create_table(
-        TableName=unique("stack") + "-Watchbot-progress", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])["TableDescription"]["TableArn"]
-    bucket = unique("results")
-    server.client("s3").create_bucket(Bucket=bucket)
-    return {"QueueUrl": queue_url, "WorkTopic": topic, "ProgressTable": table, "RESULTS_BUCKET": bucket}
+def task_environment(server, stack) -> dict[str, str]:
+    """The container environment of the deployed task definition, with intrinsics resolved by CloudFormation."""
+    definition = server.client("ecs").describe_task_definition(
+        taskDefinition=stack.physical["WatchbotTaskDefinition"])["taskDefinition"]
+    [container] = definition["containerDefinitions"]
+    return {item["name"]: item["value"] for item in container["environment"] if item["name"] not in HOST_UNSAFE}
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
@@ -53,13 +51,15 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 
 
 def test_a_word_count_job_reduces_once_through_the_watcher(moto_server):
-    system = reduce_mode_system(moto_server)
+    stack = deploy(moto_server, render("examples/map-reduce/wordcount.toml"))
+    system = task_environment(moto_server, stack)
+    assert system["ProgressTable"].startswith("arn:aws:dynamodb:"), "the template gives the table's ARN"
     queue_url = system.pop("QueueUrl")
     sns = moto_server.client("sns")
     s3 = moto_server.client("s3")
     job = "books"
-    command = f"{sys.executable} {EXAMPLE}"
-    with WatcherProcess(moto_server, queue_url, command, concurrency="4", **system) as watcher:
+    command = f"{sys.executable} {EXAMPLE / 'wordcount.py'}"
+    with WatcherProcess(moto_server, queue_url, command, **system) as watcher:
         # when a start message is published to the work topic
         sns.publish(TopicArn=system["WorkTopic"], Subject="start",
                     Message=json.dumps({"job": job, "documents": DOCUMENTS}))
