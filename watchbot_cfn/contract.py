@@ -18,18 +18,18 @@ from typing import Any
 
 __all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOUT", "DEFAULT_STOP_TIMEOUT",
     "DRAIN_TIMEOUT", "ENV_CONCURRENCY", "ENV_DRAIN_TIMEOUT", "ENV_FIFO", "ENV_LOG_GROUP", "ENV_MAX_JOB_DURATION",
-    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_VISIBILITY_TIMEOUT",
-    "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EVENT_FAILURE", "EVENT_LOG", "EVENT_SUMMARY",
-    "EXIT_BAD_CONFIG", "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
-    "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LOG_GROUP", "MAX_JOB_DURATION",
+    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_TASK_PROTECTION",
+    "ENV_VISIBILITY_TIMEOUT", "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EVENT_FAILURE",
+    "EVENT_LOG", "EVENT_SUMMARY", "EXIT_BAD_CONFIG", "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILURE_MARKER",
+    "FIFO", "KIND_BOOL", "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LOG_GROUP", "MAX_JOB_DURATION",
     "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY", "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES",
     "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION", "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT",
     "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED", "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL",
-    "SETTINGS", "SHUTDOWN_MARGIN", "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "VISIBILITY",
-    "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE", "WORKER_MESSAGE_FILE",
-    "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT", "WORKER_VARIABLES",
-    "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting", "SettingError",
-    "backoff_seconds", "plain_failure_text", "plain_line", "plain_summary_text", "stop_timeout_for",
+    "SETTINGS", "SHUTDOWN_MARGIN", "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "TASK_PROTECTION",
+    "VISIBILITY", "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE",
+    "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT",
+    "WORKER_VARIABLES", "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting",
+    "SettingError", "backoff_seconds", "plain_failure_text", "plain_line", "plain_summary_text", "stop_timeout_for",
     "structured_line", "structured_summary_fields", "utc_timestamp", "volume_problem"]
 
 # --- Container environment (set by the template, read by the watcher) -------
@@ -46,6 +46,7 @@ ENV_PROGRESS_TABLE = "ProgressTable"
 ENV_CONCURRENCY = "concurrency"
 ENV_DRAIN_TIMEOUT = "drainTimeout"
 ENV_VISIBILITY_TIMEOUT = "visibilityTimeout"
+ENV_TASK_PROTECTION = "taskProtection"
 
 # --- Worker environment (per message) ---------------------------------------
 
@@ -267,11 +268,14 @@ VISIBILITY = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received messa
                      "queue's VisibilityTimeout, and the watcher extends it while a job runs.",
                      default=VISIBILITY_TIMEOUT, low=1, high=MAX_VISIBILITY, option="visibility_timeout",
                      attribute="visibility_timeout")
+TASK_PROTECTION = Setting(ENV_TASK_PROTECTION, KIND_BOOL, "Protect the task from scale-in and deployments while "
+                          "any job runs (through the ECS agent), so only idle tasks are stopped.", default=True,
+                          option="task_protection", attribute="task_protection")
 
 #: Every container variable the template sets for the watcher, in the order it writes them.
 SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION_SETTING,
                                  VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY,
-                                 PROGRESS_TABLE)
+                                 TASK_PROTECTION, PROGRESS_TABLE)
 
 
 # --- Log lines --------------------------------------------------------------
