@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from watchbot_cfn.runtime.children import Children, DirectChildren
 from watchbot_cfn.runtime.logger import Logger
 
-__all__ = ["Job", "JobResult", "KILL_GRACE", "SHELL"]
+__all__ = ["Job", "JobResult", "KILL_GRACE", "SHELL", "describe", "signal_name"]
 
 SHELL = "/bin/sh"
 #: Seconds between SIGTERM and SIGKILL for a job that must stop.
@@ -53,7 +53,8 @@ class JobResult:
         return -self.returncode if self.returncode is not None and self.returncode < 0 else None
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; the number in words when it has no name."""
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -67,7 +68,7 @@ def describe(result: JobResult) -> str:
     if result.timed_out:
         return "exceeded maxJobDuration and was stopped"
     if result.signal is not None:
-        return f"killed by {_signal_name(result.signal)}"
+        return f"killed by {signal_name(result.signal)}"
     return f"exit code {result.exit_code}"
 
 
@@ -220,4 +221,4 @@ class Job:
 
     def _emit(self, data: bytes | bytearray, stream: str) -> None:
         text = bytes(data).decode("utf-8", "replace").rstrip("\r")
-        self.logger.worker(self.message_id, text, stream)
+        self.logger.worker(self.message_id, text)

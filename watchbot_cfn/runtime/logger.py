@@ -40,33 +40,22 @@ class Logger:
     def notice(self, text: str, message_id: str | None = None, level: str = "info", **fields: Any) -> None:
         """A line about the watcher itself (start, faults, ownership lost, shutdown)."""
         if self.structured:
-            self._write(contract.structured_line(contract.SOURCE_WATCHER, message_id, contract.EVENT_LOG,
-                                                 {"level": level, "message": text, **fields}))
+            self._write(contract.structured_line(contract.SOURCE_WATCHER, message_id, {"msg": text, **fields},
+                                                 level=contract.LEVELS.get(level, contract.LEVEL_INFO)))
         else:
             self._write(contract.plain_line(contract.SOURCE_WATCHER, message_id or NO_MESSAGE, text))
 
-    def worker(self, message_id: str, text: str, stream: str = "stdout") -> None:
-        """One line the worker wrote, tagged with the message it was working on."""
+    def worker(self, message_id: str, text: str) -> None:
+        """One line the worker wrote (stdout or stderr), tagged with the message it was working on."""
         if self.structured:
-            self._write(contract.structured_line(contract.SOURCE_WORKER, message_id, contract.EVENT_LOG,
-                                                 {"stream": stream, "message": text}))
+            self._write(contract.structured_worker_line(message_id, text))
         else:
             self._write(contract.plain_line(contract.SOURCE_WORKER, message_id, text))
 
-    def failure(self, message_id: str, reason: str, code: int | None = None) -> None:
-        """The line the WorkerErrors metric counts."""
+    def result(self, message_id: str, summary: contract.JobSummary) -> None:
+        """How a job ended: the lines all four metric filters read."""
         if self.structured:
-            self._write(contract.structured_line(contract.SOURCE_WATCHER, message_id, contract.EVENT_FAILURE,
-                                                 {"reason": reason, "code": code}))
+            self._write(contract.structured_result_line(message_id, summary))
         else:
-            self._write(contract.plain_line(contract.SOURCE_WATCHER, message_id,
-                                            contract.plain_failure_text(reason)))
-
-    def summary(self, message_id: str, summary: contract.JobSummary) -> None:
-        """The line the duration, receive-count and response-time metrics read."""
-        if self.structured:
-            self._write(contract.structured_line(contract.SOURCE_WATCHER, message_id, contract.EVENT_SUMMARY,
-                                                 contract.structured_summary_fields(summary)))
-        else:
-            self._write(contract.plain_line(contract.SOURCE_WATCHER, message_id,
-                                            contract.plain_summary_text(summary)))
+            for line in contract.plain_result_lines(message_id, summary):
+                self._write(line)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from watchbot_cfn import contract
 from watchbot_cfn.runtime.children import Children, DirectChildren
 from watchbot_cfn.runtime.config import WatcherConfig
-from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe
+from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe, signal_name
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.message import Message, MessageFiles, worker_environment
 from watchbot_cfn.runtime.queue import BATCH_LIMIT, QueueClient
@@ -328,14 +328,17 @@ class Watcher:
         else:
             backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
             self.settler.release(mid, message.receipt_handle, backoff)
+        reason = ""
         if outcome == contract.OUTCOME_REJECTED:
-            self.logger.failure(mid, "rejected with exit code 3; message deleted", code)
+            reason = "rejected with exit code 3; message deleted"
         elif outcome == contract.OUTCOME_FAILURE:
             reason = describe(result)
             if result.timed_out:
                 reason = f"exceeded maxJobDuration of {self.config.max_job_duration:g} s and was stopped"
-            self.logger.failure(mid, f"{reason}; message returned to the queue", code)
+            reason += "; message returned to the queue"
         self.stats.add(outcome)
-        self.logger.summary(mid, contract.JobSummary(
+        self.logger.result(mid, contract.JobSummary(
             outcome=outcome, exit_code=code, duration=result.duration_ms, receives=message.receives,
-            response_duration=message.response_duration_ms()))
+            response_duration=message.response_duration_ms(), reason=reason,
+            signal=signal_name(result.signal) if result.signal is not None else None,
+            error=result.start_error is not None))
