@@ -200,3 +200,60 @@ def test_matcher_terms():
     assert not matches("ERROR -Main", "ERROR in Main")
     with pytest.raises(UnsupportedPattern):
         matches("[failure]x", "x")
+
+
+# -- the writer: bounded, never blocking, drops counted and said ------------------------
+
+def test_a_stalled_reader_makes_lines_drop_not_wait_and_the_count_is_said_when_writing_resumes():
+    import time
+
+    from watchbot_cfn.runtime.logger import LineWriter
+
+    read_end, write_end = os.pipe()
+    errors_read, errors_write = os.pipe()
+    writer = LineWriter(write_end, limit=64 * 1024, error_fd=errors_write)
+    line = b"x" * 1000 + b"\n"
+    began = time.monotonic()
+    for _ in range(1000):  # 1 MB: far more than the pipe and the buffer hold together
+        writer.put(line)
+    assert time.monotonic() - began < 1.0  # never waited for the reader
+    assert writer.dropped > 0
+    time.sleep(0.2)
+    assert b"not keeping up" in os.read(errors_read, 4096)  # said once, on stderr
+    received = b""
+    os.set_blocking(read_end, False)
+
+    def reported() -> int:
+        return sum(int(count) for count in re.findall(rb"(\d+) log line\(s\) were dropped", received))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and reported() < writer.dropped:
+        try:
+            received += os.read(read_end, 1 << 20)
+        except BlockingIOError:
+            time.sleep(0.05)
+    assert reported() == writer.dropped  # every dropped line is accounted for once writing works
+    writer.close(1.0)
+    for fd in (read_end, write_end, errors_read, errors_write):
+        os.close(fd)
+
+
+def test_a_failing_stdout_is_said_once_and_lines_are_counted():
+    from watchbot_cfn.runtime.logger import LineWriter
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # EPIPE from now on
+    errors_read, errors_write = os.pipe()
+    writer = LineWriter(write_end, error_fd=errors_write)
+    for _ in range(50):
+        writer.put(b"line\n")
+    assert writer.flush(5.0)
+    assert writer.dropped == 50
+    import time
+
+    time.sleep(0.5)  # the notice is written by a thread of its own
+    os.set_blocking(errors_read, False)
+    told = os.read(errors_read, 65536)
+    assert told.count(b"cannot write log lines to stdout") == 1
+    writer.close(1.0)
+    for fd in (write_end, errors_read, errors_write):
+        os.close(fd)

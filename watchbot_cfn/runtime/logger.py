@@ -122,31 +122,37 @@ class LineWriter:
                     self._cond.notify_all()
 
     def _write_batch(self, batch: list[bytes]) -> None:
-        with self._cond:
-            unreported, reason = self._unreported, self._reason
-        if unreported:
-            text = f"{unreported} log line(s) were dropped ({reason}); writing works again"
-            batch.insert(0, self.note(text).encode("utf-8", "replace") + b"\n")
-        data = memoryview(b"".join(batch))
         try:
-            while data:
-                written = os.write(self.fd, data)
-                data = data[written:]
+            self._write_all(b"".join(batch))
         except OSError as error:
-            lost = len(batch) - (1 if unreported else 0)
             # Which lines made it is not known exactly; a line cut short still ends the count.
             with self._cond:
-                self._drop(lost, f"stdout: {error.strerror or error}")
+                self._drop(len(batch), f"stdout: {error.strerror or error}")
                 told, self._told = self._told, True
             if not told:
                 self._tell_stderr(f"watchbot: cannot write log lines to stdout ({error.strerror or error}); "
                                   "dropping them and counting them until writing works again\n")
             return
-        if unreported:
-            with self._cond:
-                self._unreported -= unreported
-                if not self._unreported:
-                    self._reason = ""
+        with self._cond:
+            unreported, reason = self._unreported, self._reason
+        if not unreported:
+            return
+        # Writing works (again): say how many lines are missing before this point.
+        text = f"{unreported} log line(s) were dropped ({reason}); writing works again"
+        try:
+            self._write_all(self.note(text).encode("utf-8", "replace") + b"\n")
+        except OSError:
+            return
+        with self._cond:
+            self._unreported -= unreported
+            if not self._unreported:
+                self._reason = ""
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
 
     def _tell_stderr(self, text: str) -> None:
         """Say it on stderr from a thread of its own: stderr may stall too, and nobody may wait for it."""
