@@ -238,3 +238,26 @@ def test_jobs_die_with_a_watcher_killed_by_sigkill(moto_server, tmp_path):
         watcher.signal(signal.SIGKILL)
         watcher.wait(5)
         until(lambda: not any(alive(pid) for pid in group), 5, "the job's processes to die")
+
+
+# -- a hung endpoint ---------------------------------------------------------------------------------
+
+def test_a_hung_delete_is_bounded_logged_and_retried(moto_server):
+    from tests.support.stallproxy import StallProxy
+
+    url, _ = create_queue(moto_server)
+    moto_server.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    proxy = StallProxy(moto_server.port, "DeleteMessageBatch", times=1)  # the first delete hangs
+    try:
+        watcher = WatcherProcess(moto_server, url, "true")
+        watcher.env["AWS_ENDPOINT_URL"] = proxy.endpoint
+        with watcher:
+            watcher.wait_for(lambda lines: len(summaries(lines)) == 1, 15)
+            began = time.monotonic()
+            lines = watcher.wait_for(lambda lines: any("DeleteMessageBatch failed" in line for line in lines), 20)
+            assert time.monotonic() - began < 8  # given up after 5 s, and said
+            assert any("timeout" in line.lower() for line in lines if "DeleteMessageBatch failed" in line)
+            assert depth_becomes(moto_server, url, (0, 0), timeout=10) == (0, 0)  # the retry went through
+            assert proxy.stalled == 1
+    finally:
+        proxy.close()

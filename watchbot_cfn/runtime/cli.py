@@ -91,7 +91,7 @@ def listen(config: WatcherConfig) -> int:
         try:
             client = make_client(config.region, max_connections=4)
             control = make_client(config.region, max_connections=4, read_timeout=CONTROL_READ_TIMEOUT,
-                                  max_attempts=2)
+                                  attempts=1)
         except NoRegionError:
             print(f"watchbot: no AWS region: set AWS_REGION (it could not be read from {contract.ENV_QUEUE_URL})",
                   file=sys.stderr)

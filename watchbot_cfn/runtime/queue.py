@@ -107,14 +107,16 @@ CONTROL_READ_TIMEOUT = 5
 
 
 def make_client(region: str | None, max_connections: int, read_timeout: float = LONG_POLL + 10,
-                max_attempts: int = 3) -> Any:
+                attempts: int = 4) -> Any:
     """An SQS client shared by threads (clients are thread-safe, sessions are not).
 
     Receives need a read timeout longer than a long poll; deletes and visibility
-    changes answer at once, so they get a client of their own with a short one.
+    changes answer at once, so they get a client of their own with a short one
+    and one attempt per call: every failed call then reaches this module's
+    retry loop, which says so in the log before it tries again.
     """
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=3,
         read_timeout=read_timeout,
         max_pool_connections=max_connections,
