@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.templates import options
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
 from watchbot_cfn.resources.task import container_environment
@@ -38,7 +38,7 @@ def test_files_in_a_host_mount_survive_every_job_and_task_scoped_volumes_are_emp
         lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 4, 30)
     # then every job succeeded, found the scratch volume empty, and the cache kept everything
     assert all("outcome success" in line for line in summaries(lines))
-    assert queue_depth(moto_server, url) == (0, 0)
+    assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)  # deletes go out in batches
     assert [path.read_text() for path in tmp_path.glob("*.scratch")] == [""] * 4
     assert (cache / "model.bin").read_text() == "weights"
     assert len([path for path in cache.iterdir() if path.name != "model.bin"]) == 4
