@@ -30,8 +30,8 @@ __all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOU
     "STRUCTURED_LOGGING", "VISIBILITY", "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_EVENT_ERROR",
     "WORKER_EVENT_FAILURE", "WORKER_EVENT_SUCCESS", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE",
     "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_RESERVED", "WORKER_SENT_TIMESTAMP",
-    "WORKER_SUBJECT", "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting",
-    "SettingError", "backoff_seconds", "plain_failure_text", "plain_line", "plain_result_lines",
+    "WORKER_SUBJECT", "WORKER_VARIABLES", "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec",
+    "Setting", "SettingError", "backoff_seconds", "plain_failure_text", "plain_line", "plain_result_lines",
     "plain_summary_text", "stop_timeout_for", "structured_line", "structured_result_fields",
     "structured_result_line", "structured_worker_line", "utc_timestamp", "volume_problem", "worker_json"]
 
@@ -61,6 +61,10 @@ WORKER_RECEIVE_COUNT = "ApproximateReceiveCount"
 #: Path of a file holding the whole message body; always set, even when
 #: ``Message`` is too large for one environment string.
 WORKER_MESSAGE_FILE = "MessageFile"
+
+#: Every variable the watcher sets for a job.
+WORKER_VARIABLES = (WORKER_MESSAGE, WORKER_SUBJECT, WORKER_MESSAGE_ID, WORKER_SENT_TIMESTAMP,
+                    WORKER_FIRST_RECEIVE_TIMESTAMP, WORKER_RECEIVE_COUNT, WORKER_MESSAGE_FILE)
 
 #: Linux limit for one environment string ("NAME=value"), MAX_ARG_STRLEN.
 ENV_STRING_LIMIT = 128 * 1024
