@@ -92,6 +92,29 @@ def test_lost_ownership_is_counted_and_logged():
     beat.close()
 
 
+def test_a_settle_held_up_by_a_slow_extension_says_so(monkeypatch):
+    from watchbot_cfn.runtime import visibility
+
+    monkeypatch.setattr(visibility, "_SLOW_EXTENSION", 0.1)
+    sqs = FakeSqs()
+    on_wire, release = threading.Event(), threading.Event()
+
+    def hung(kwargs):
+        on_wire.set()
+        release.wait(5)
+        return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]]}
+    sqs.script("change_message_visibility_batch", hung)
+    beat, logger, _ = heartbeat(sqs, interval=0.05)
+    hold = Hold(message())
+    beat.track(hold)
+    assert on_wire.wait(5)
+    threading.Timer(0.5, release.set).start()
+    beat.untrack(hold)  # returns once the extension is answered
+    assert release.is_set()
+    assert sum("settling waits for a visibility extension still in flight" in line for line in logger.lines) == 1
+    beat.close()
+
+
 def test_two_holds_of_one_message_id_never_share_an_entry():
     sqs = FakeSqs()
     beat, _, _ = heartbeat(sqs, interval=0.05)
