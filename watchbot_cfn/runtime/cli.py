@@ -79,7 +79,7 @@ def listen(config: WatcherConfig) -> int:
         if trouble:
             print(f"watchbot: {contract.ENV_VOLUMES}: {trouble}", file=sys.stderr)
             return contract.EXIT_BAD_CONFIG
-    # The guard is forked before any thread exists: jobs die with the watcher, even by SIGKILL.
+    # Jobs die with the watcher, even by SIGKILL: a guard process kills their groups when it goes.
     guard = JobGuard()
     guard.start()
     logger = Logger(structured=config.structured_logging)
