@@ -30,7 +30,7 @@ def test_an_internal_error_in_a_job_thread_returns_the_message_with_backoff_and_
     assert returns(harness) == {"rh0": 8, "rh1": 2}  # 2 ** receives, as the contract says
     failures = [line for line in harness.logger.lines if matches(ERRORS, line)]
     assert len(failures) == 2 and all("internal error" in line for line in failures)
-    assert harness.watcher.stats.get("internal_error") == 2 and harness.watcher.slots.running == 0
+    assert harness.watcher.stats.get("internal_error") == 2 and harness.watcher.scheduler.running == 0
 
 
 def test_a_job_thread_that_cannot_start_frees_its_slot_and_returns_the_message(tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ class Harness:
         def receive(**kwargs):
             # slots in use when this receive goes out: running jobs plus every reservation
             # (this receive's own included)
-            self.running_at_receive.append((self.watcher.slots.running + self.watcher.slots.reserved,
+            self.running_at_receive.append((self.watcher.scheduler.running + self.watcher.scheduler.reserved,
                                             kwargs["MaxNumberOfMessages"]))
             return original(**kwargs)
         self.sqs.receive_message = receive
@@ -58,22 +58,45 @@ class Harness:
             time.sleep(0.01)
 
 
-def test_receives_never_ask_for_more_than_the_free_slots(tmp_path):
-    harness = Harness(tmp_path, "sleep 0.3", concurrency="3")
+def test_receives_ask_for_free_slots_first_then_for_a_bounded_prefetch(tmp_path):
+    harness = Harness(tmp_path, "sleep 0.2", concurrency="3")
     harness.sqs.script("receive_message", {"Messages": [entry(0), entry(1)]}, {"Messages": [entry(2)]},
                        {"Messages": [entry(3), entry(4), entry(5)]})
     with harness:
         harness.until(lambda: harness.watcher.stats.get("success") == 6)
-    assert harness.running_at_receive[0] == (3, 3)
-    assert all(in_use <= 3 and 1 <= asked <= in_use for in_use, asked in harness.running_at_receive)
+    assert harness.running_at_receive[0] == (3, 3)  # no job has finished yet: only the free slots
+    limit = 3 + harness.watcher.scheduler.prefetch_limit
+    assert harness.watcher.scheduler.prefetch_limit == 3
+    assert all(in_use <= limit and 1 <= asked <= in_use for in_use, asked in harness.running_at_receive)
 
 
-def test_fifo_queues_receive_one_message_at_a_time(tmp_path):
-    harness = Harness(tmp_path, "true", concurrency="4", Fifo="true")
-    harness.sqs.script("receive_message", {"Messages": [entry(0)]})
+def group_entry(index: int, group: str, receives: int = 1) -> dict:
+    message = entry(index, receives)
+    message["Attributes"]["MessageGroupId"] = group
+    message["Body"] = f"{group} {index}"
+    return message
+
+
+def test_fifo_groups_run_in_parallel_in_order_and_a_returned_message_takes_its_group_back(tmp_path):
+    record = tmp_path / "record"
+    # group a: a0 succeeds, a1 fails (exit 4): a2 and a3, held behind it, must go back at once
+    command = (f'echo "start $Message" >> {record}; sleep 0.2; echo "end $Message" >> {record}; '
+               'case "$Message" in "a 1") exit 4;; esac')
+    harness = Harness(tmp_path, command, concurrency="4", Fifo="true")
+    first = [group_entry(0, "a"), group_entry(1, "a"), group_entry(4, "b"), group_entry(2, "a")]
+    harness.sqs.script("receive_message", {"Messages": first}, {"Messages": [group_entry(3, "a"), group_entry(5, "b")]})
     with harness:
-        harness.until(lambda: harness.watcher.stats.get("success") == 1)
-    assert {asked for _, asked in harness.running_at_receive} == {1}
+        harness.until(lambda: harness.watcher.stats.get("success") == 3 and harness.watcher.stats.get("noop") == 1
+                      and harness.watcher.stats.get("returned") == 3)
+    lines = record.read_text().splitlines()
+    assert [line for line in lines if " a " in line] == ["start a 0", "end a 0", "start a 1", "end a 1"]
+    assert [line for line in lines if " b " in line] == ["start b 4", "end b 4", "start b 5", "end b 5"]
+    assert lines.index("start b 4") < lines.index("end a 0")  # the groups ran side by side
+    returns = {e["ReceiptHandle"]: e["VisibilityTimeout"]
+               for call in harness.sqs.of("change_message_visibility_batch") for e in call["Entries"]}
+    assert returns == {"rh1": 2, "rh2": 0, "rh3": 0}  # the no-op with backoff, those behind it at once
+    asked = [call["MaxNumberOfMessages"] for call in harness.sqs.of("receive_message")]
+    assert asked[:2] == [4, 2]  # the free slots, then the slots not taken by a group's first message
 
 
 class Unstartable(DirectChildren):

@@ -5,7 +5,9 @@ more to gather (and while one batch call is on the wire the next ones gather
 anyway), so under load deletes and visibility changes go several at a time:
 fewer requests, which leaves SQS's answer to the next receive quicker. A
 message that waits 50 ms more for its delete is still hidden for minutes, so
-nothing is lost by it; when the watcher drains, nothing waits.
+nothing is lost by it; when the watcher drains, nothing waits. An urgent entry
+(the settle that unlocks a FIFO message group, whose next messages SQS gives
+out only once it has landed) waits 5 ms at most.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = ["Settler"]
 GIVE_UP_AFTER = 300.0
 #: Seconds a batch waits for company before it is sent.
 GATHER = 0.05
+#: ... when it holds an urgent entry (jobs that end together still share a request).
+URGENT_GATHER = 0.005
 
 
 class Settler:
@@ -43,6 +47,7 @@ class Settler:
         self._deletes: deque[BatchEntry] = deque()
         self._returns: deque[BatchEntry] = deque()
         self._busy = False
+        self._urgent = False
         self._closed = False
         self._last = "return"
         self._thread = threading.Thread(target=self._run, name="settler", daemon=True)
@@ -52,16 +57,18 @@ class Settler:
         self._thread.start()
         return self
 
-    def delete(self, message_id: str, receipt_handle: str) -> None:
-        self._put(self._deletes, BatchEntry(message_id, receipt_handle))
+    def delete(self, message_id: str, receipt_handle: str, urgent: bool = False) -> None:
+        """Delete the message; ``urgent``: send without waiting for company."""
+        self._put(self._deletes, BatchEntry(message_id, receipt_handle), urgent)
 
-    def release(self, message_id: str, receipt_handle: str, visibility: int) -> None:
+    def release(self, message_id: str, receipt_handle: str, visibility: int, urgent: bool = False) -> None:
         """Make the message visible again after ``visibility`` seconds (0: now)."""
-        self._put(self._returns, BatchEntry(message_id, receipt_handle, max(0, int(visibility))))
+        self._put(self._returns, BatchEntry(message_id, receipt_handle, max(0, int(visibility))), urgent)
 
-    def _put(self, queue: deque[BatchEntry], entry: BatchEntry) -> None:
+    def _put(self, queue: deque[BatchEntry], entry: BatchEntry, urgent: bool = False) -> None:
         with self._cond:
             queue.append(entry)
+            self._urgent = self._urgent or urgent
             self._cond.notify_all()
 
     def drain(self, timeout: float) -> bool:
@@ -88,10 +95,10 @@ class Settler:
                 if self._closed:
                     return None
                 self._cond.wait()
-            gather_until = time.monotonic() + self.gather
+            began = time.monotonic()
             while (len(self._deletes) < BATCH_LIMIT and len(self._returns) < BATCH_LIMIT
                    and not (self._closed or self._draining)):
-                remaining = gather_until - time.monotonic()
+                remaining = began + (URGENT_GATHER if self._urgent else self.gather) - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
@@ -102,6 +109,7 @@ class Settler:
             source, kind = first if first[0] else second
             batch = [source.popleft() for _ in range(min(BATCH_LIMIT, len(source)))]
             self._busy = True
+            self._urgent = False
             self._last = kind
             return kind, batch
 

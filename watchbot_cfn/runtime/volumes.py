@@ -63,8 +63,13 @@ class _Walk:
     problems: list[str] = field(default_factory=list)
 
 
-def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logger | None = None) -> int:
-    """Remove everything inside each volume except the ``keep`` paths; returns entries removed."""
+def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logger | None = None,
+                  follow_symlink: bool = True) -> int:
+    """Remove everything inside each volume except the ``keep`` paths; returns entries removed.
+
+    ``follow_symlink=False`` for a directory a job could have replaced with a
+    symlink (its scratch directory): then it is never entered through one.
+    """
     kept: set[Identity] = set()
     kept_parents: set[Identity] = set()
     for path in keep:
@@ -82,7 +87,7 @@ def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logg
     for volume in volumes:
         walk = _Walk()
         try:
-            _empty(volume, kept, kept_parents, walk)
+            _empty(volume, kept, kept_parents, walk, follow_symlink)
         except FileNotFoundError:
             continue
         except OSError as error:
@@ -97,12 +102,14 @@ def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logg
     return removed
 
 
-def _empty(volume: str, kept: set[Identity], kept_parents: set[Identity], walk: _Walk) -> None:
+def _empty(volume: str, kept: set[Identity], kept_parents: set[Identity], walk: _Walk,
+           follow_symlink: bool = True) -> None:
     trouble = root_volume_problem(volume)
     if trouble:
         walk.problems.append(f"not cleaning volume: {trouble}")
         return
-    top = os.open(volume, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    top = os.open(volume, (os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)) if follow_symlink
+                  else _DIRECTORY_FLAGS)
     try:
         device = os.fstat(top).st_dev
         if _identity(os.fstat(top)) == _identity(os.stat("/")):

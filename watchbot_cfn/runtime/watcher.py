@@ -1,11 +1,13 @@
-"""The watcher loop: receive into free slots, run jobs, settle messages, drain on shutdown.
+"""The watcher loop: receive ahead of free slots, run jobs, settle messages, drain on shutdown.
 
-Threads: pollers (each long-polls for as many messages as there are free,
-unreserved slots, and polls again as soon as a slot frees, while other jobs
-run; two when there are several slots, so a freed slot need not wait for a
-receive already on the wire), one thread per running job, one heartbeat and
-one settler. The main thread only waits for a
-signal or for the end of work, so signal handling never races a lock.
+Threads: pollers (each receives as many messages as the scheduler has room
+for, while other jobs run; two on a standard queue with several slots, so a
+receive already on the wire never holds up the next), one thread per running
+job, one heartbeat and one settler. ``Scheduler`` decides which held message
+starts next and how many to receive (``schedule.py``); a finished job starts
+the next one itself, so no slot waits for a receive while work is held. The
+main thread only waits for a signal or for the end of work, so signal
+handling never races a lock.
 """
 
 from __future__ import annotations
@@ -24,100 +26,24 @@ from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe, signal_name
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.message import Message, MessageFiles, MessagePaths, worker_environment
-from watchbot_cfn.runtime.queue import BATCH_LIMIT, QueueClient
+from watchbot_cfn.runtime.queue import BATCH_LIMIT, EntryOutcome, QueueClient
+from watchbot_cfn.runtime.schedule import Scheduler
+from watchbot_cfn.runtime.scratch import ScratchSpace
 from watchbot_cfn.runtime.settle import Settler
 from watchbot_cfn.runtime.stats import Stats
 from watchbot_cfn.runtime.visibility import Heartbeat, remaining_visibility
 from watchbot_cfn.runtime.volumes import clean_volumes
 
-__all__ = ["Slots", "Watcher"]
+__all__ = ["Watcher"]
 
-#: Receives in flight at once, at most (each for the slots still free).
+#: Receives in flight at once, at most, on a standard queue with several slots.
 MAX_POLLERS = 2
 #: After the drain deadline: seconds for stopped jobs to end (SIGKILL comes after KILL_GRACE) ...
 _STOPPED_JOBS_WAIT = KILL_GRACE + 0.5
 #: ... and for the last deletes and returns to be sent; together within contract.SHUTDOWN_MARGIN.
 _FINAL_SETTLE = contract.SHUTDOWN_MARGIN - _STOPPED_JOBS_WAIT
-
-
-class Slots:
-    """Free places for jobs, reserved by receives in flight, and the hold while volumes are cleaned.
-
-    A receive reserves the slots it asks messages for, so the watcher never
-    holds more messages than it can run, even with several receives in flight.
-
-    Volumes are shared by every job of a watcher, so they are cleaned when no
-    job runs: with one slot that is after every job, as in the original. With
-    more, new receives are held back once ``capacity`` jobs have finished since
-    the last cleaning, so leftovers never pile up beyond that.
-    """
-
-    def __init__(self, capacity: int, volumes: bool = False) -> None:
-        self.capacity = capacity
-        self.volumes = volumes
-        self.running = 0
-        self.reserved = 0
-        self._dirty = 0
-        self._cleaning = False
-        self._cond = threading.Condition()
-
-    def reserve(self, stopping: threading.Event, most: int) -> int:
-        """Block until a slot is free, then reserve up to ``most``; 0 once ``stopping`` is set (then call ``wake``)."""
-        with self._cond:
-            while True:
-                if stopping.is_set():
-                    return 0
-                busy = self.running + self.reserved
-                held = self._cleaning or (self._dirty >= self.capacity and busy > 0)
-                if not held and busy < self.capacity:
-                    count = min(self.capacity - busy, most)
-                    self.reserved += count
-                    return count
-                self._cond.wait()
-
-    def unreserve(self, count: int) -> None:
-        """Give back reservations a receive did not fill."""
-        if count:
-            with self._cond:
-                self.reserved -= count
-                self._cond.notify_all()
-
-    def start(self) -> None:
-        """A reserved slot gets its job; waits while volumes are being cleaned."""
-        with self._cond:
-            while self._cleaning:
-                self._cond.wait()
-            self.reserved -= 1
-            self.running += 1
-
-    def finish(self) -> bool:
-        """A job ended; True means the caller must clean the volumes now, then call ``cleaned``."""
-        with self._cond:
-            self.running -= 1
-            self._cond.notify_all()
-            if not self.volumes:
-                return False
-            self._dirty += 1
-            if self.running == 0:
-                self._cleaning = True
-                return True
-            return False
-
-    def abandon(self) -> None:
-        """A started slot whose job never ran (no thread): free it; nothing was left in the volumes."""
-        with self._cond:
-            self.running -= 1
-            self._cond.notify_all()
-
-    def cleaned(self) -> None:
-        with self._cond:
-            self._cleaning = False
-            self._dirty = 0
-            self._cond.notify_all()
-
-    def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
+#: The variable a job's scratch directory is given in (several slots with volumes).
+TMPDIR = "TMPDIR"
 
 
 class Watcher:
@@ -136,18 +62,27 @@ class Watcher:
         self.stopping = threading.Event()
         self.heartbeat = Heartbeat(queue, logger, self.stats, config.visibility_timeout, config.heartbeat_interval)
         self.settler = Settler(queue, logger, self.stats)
-        self.slots = Slots(config.slots, volumes=bool(config.volumes))
+        self.settler.on_settled = self._on_settled
+        # With one slot the volumes are emptied after every job, exactly as the
+        # original did; with more, each job also gets directories of its own.
+        self.scratch = ScratchSpace(config.volumes, logger) if config.volumes and config.slots > 1 else None
+        prefetch = 0 if config.writable_filesystem else min(config.slots, BATCH_LIMIT)
+        self.scheduler = Scheduler(config.slots, fifo=config.fifo, prefetch_limit=prefetch,
+                                   volumes=bool(config.volumes),
+                                   space_ok=self.scratch.space_ok if self.scratch else None,
+                                   batch_limit=BATCH_LIMIT)
         self.guard = guard
         self._jobs_lock = threading.Lock()
         self._jobs: dict[int, Job] = {}  # by hold token
         self._holds_lock = threading.Lock()
         self._holds: dict[str, Hold] = {}  # by message id: what this watcher holds, from receive to settle
+        self._unlocking: set[str] = set()  # FIFO messages whose settle releases their group at SQS
         self._killing = False
-        self._started = 0
+        self._received_any = False
         self._poller_done = threading.Event()
         self._pollers_lock = threading.Lock()
-        # One receive in flight leaves freed slots idle for a round trip; a second
-        # one fills them meanwhile. Reservations keep the total within the slots.
+        # FIFO: one poller, whose receives the scheduler paces. Standard queues:
+        # a second receive fills the room while the first is on the wire.
         single = config.fifo or config.writable_filesystem or config.slots == 1
         self._pollers = 1 if single else min(MAX_POLLERS, config.slots)
         self._pollers_running = self._pollers
@@ -186,9 +121,10 @@ class Watcher:
         self.logger.notice(
             f"listening on {config.queue_url}: concurrency {config.slots}, visibility {config.visibility_timeout} s, "
             f"maxJobDuration {config.max_job_duration:g} s, drainTimeout {config.drain_timeout:g} s"
+            + (", FIFO" if config.fifo else "")
             + (", one job (writable filesystem)" if config.writable_filesystem else ""))
         while not self._signals:
-            if self._poller_done.is_set() and self.slots.running == 0:
+            if self._poller_done.is_set() and self.scheduler.idle():
                 break
             self._sleep(None)
         if self._signals:
@@ -200,20 +136,23 @@ class Watcher:
         return self._finish_up()
 
     def _drain(self) -> None:
-        """Stop receiving now; let jobs finish until the deadline; then stop them and return their messages."""
+        """Stop receiving now and return held messages; let jobs finish until the deadline; then stop them."""
         first_signals = self._signals
         self.stopping.set()
-        self.slots.wake()
+        held = self.scheduler.stop()
+        for hold in held:
+            self._release_unstarted(hold, 0, "the watcher is shutting down")
         deadline = time.monotonic() + self.config.drain_timeout
         in_flight = " (waiting for the receive in flight)" if not self._poller_done.is_set() else ""
-        self.logger.notice(f"shutting down: receiving stopped{in_flight}, {self.slots.running} running job(s) "
-                           f"get {self.config.drain_timeout:g} s to finish")
-        while self.slots.running > 0 or not self._poller_done.is_set():
+        returned = f", {len(held)} held message(s) returned at once" if held else ""
+        self.logger.notice(f"shutting down: receiving stopped{in_flight}{returned}, {self.scheduler.running} "
+                           f"running job(s) get {self.config.drain_timeout:g} s to finish")
+        while self.scheduler.running > 0 or not self._poller_done.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._signals > first_signals:
                 break
             self._sleep(remaining)
-        if self.slots.running == 0:
+        if self.scheduler.running == 0:
             return
         with self._jobs_lock:
             self._killing = True
@@ -223,12 +162,13 @@ class Watcher:
         for job in jobs:
             job.stop()
         give_up = time.monotonic() + _STOPPED_JOBS_WAIT
-        while self.slots.running > 0 and time.monotonic() < give_up:
+        while self.scheduler.running > 0 and time.monotonic() < give_up:
             self._sleep(give_up - time.monotonic())
 
     def _finish_up(self) -> int:
         self.stopping.set()
-        self.slots.wake()
+        for hold in self.scheduler.stop():  # pragma: no cover - the drain returned them already
+            self._release_unstarted(hold, 0, "the watcher is shutting down")
         if not self.settler.drain(_FINAL_SETTLE):
             self.logger.notice("some deletes or returns were not sent before exit; those messages will be "
                                "delivered again", level="warning")
@@ -244,32 +184,30 @@ class Watcher:
     # -- poller ------------------------------------------------------------------
 
     def _poll(self) -> None:
-        single = self.config.fifo or self.config.writable_filesystem
         try:
             while not self.stopping.is_set():
-                if self.config.writable_filesystem and self._started >= 1:
+                if self.config.writable_filesystem and self._received_any:
                     return  # the filesystem is only clean for one job: the task ends after it
-                reserved = self.slots.reserve(self.stopping, 1 if single else BATCH_LIMIT)
-                if reserved <= 0:
+                asked, wait = self.scheduler.reserve(self.stopping)
+                if asked <= 0:
                     return
-                messages: list[Message] = []
+                holds: list[Hold] = []
                 try:
-                    raw = self.queue.receive(reserved, self.config.visibility_timeout, interrupt=self.stopping)
-                    messages = [m for m in (self._parse(entry) for entry in raw) if m is not None]
+                    raw = self.queue.receive(asked, self.config.visibility_timeout, wait_seconds=wait,
+                                             interrupt=self.stopping)
+                    for message in (self._parse(entry) for entry in raw):
+                        hold = self._hold(message) if message is not None else None
+                        if hold is not None:  # None: a copy of a message held here, which keeps it
+                            holds.append(hold)
                 except Exception as error:  # pragma: no cover - a bug must not stop the loop
                     self.logger.notice(f"receive error: {error!r}", level="error")
                     self.stopping.wait(1.0)
-                started = 0
-                for message in messages:
-                    hold = self._hold(message)
-                    if hold is None:
-                        continue  # a copy of a running message: its job keeps it
-                    if self.stopping.is_set():
-                        self._release_unstarted(hold, 0, "the watcher is shutting down")
-                        continue
-                    self._start(hold)
-                    started += 1
-                self.slots.unreserve(reserved - started)
+                finally:
+                    refused = self.scheduler.received(holds, asked)
+                self._received_any = self._received_any or bool(holds)
+                for hold in refused:
+                    self._release_unstarted(hold, 0, "the watcher is shutting down")
+                self._dispatch()
         finally:
             with self._pollers_lock:
                 self._pollers_running -= 1
@@ -292,19 +230,24 @@ class Watcher:
             hold = self._holds.get(message.message_id)
             if hold is None:
                 hold = self._holds[message.message_id] = Hold(message)
-                self.heartbeat.track(hold)  # hidden from receipt on, even while its slot waits for cleaning
+                self.heartbeat.track(hold)  # hidden from receipt on, while held, running and settling
                 return hold
             hold.adopt(message)
         self.heartbeat.renew(hold)
         self.stats.add("received_while_running")
-        self.logger.notice("received again while its job runs (its visibility ran out); the running job keeps "
-                           "it and settles it with the newer receipt handle", message.message_id, level="warning")
+        with self._jobs_lock:
+            running = hold.token in self._jobs
+        where = ("its job runs (its visibility ran out); the running job keeps it" if running else
+                 "it waits to start here (its visibility ran out); it runs once")
+        self.logger.notice(f"received again while {where} and settles it with the newer receipt handle",
+                           message.message_id, level="warning")
         return None
 
     def _release_unstarted(self, hold: Hold, visibility: int, why: str) -> None:
         """Return a message that never got a job."""
         message = self._unhold(hold)
         self.settler.release(message.message_id, message.receipt_handle, visibility)
+        self.stats.add("not_started")
         self.logger.notice(f"not started: {why}; message returned to the queue", message.message_id,
                            level="warning")
 
@@ -316,22 +259,32 @@ class Watcher:
                 del self._holds[hold.message_id]
             return hold.message
 
+    # -- starting jobs -------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Start every held message the scheduler lets start now."""
+        while True:
+            hold = self.scheduler.take()
+            if hold is None:
+                return
+            self._start(hold)
+
     def _start(self, hold: Hold) -> None:
-        self.slots.start()
-        self._started += 1
         try:
             threading.Thread(target=self._run_job, args=(hold,), name=f"job-{hold.message_id}",
                              daemon=True).start()
         except BaseException as error:  # no thread to run it (a memory or process limit)
-            self.slots.abandon()
-            self._wake()
+            self.scheduler.ended(None)
             self._fail_unrun(hold, f"no thread could be started for the job ({error})")
+            self._wake()
 
     def _fail_unrun(self, hold: Hold, why: str) -> None:
-        """The watcher could not run the job: return with backoff and count a failure, never lose it."""
+        """The watcher could not run the started job: return with backoff and count a failure, never lose it."""
         message = self._unhold(hold)
+        behind, unlocks = self._group_settled(hold, message, kept_order=False)
         backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
-        self.settler.release(message.message_id, message.receipt_handle, backoff)
+        self.settler.release(message.message_id, message.receipt_handle, backoff, urgent=unlocks)
+        self._return_behind(behind, message)
         self.stats.add(contract.OUTCOME_FAILURE)
         self.stats.add("internal_error")
         self.logger.result(message.message_id, contract.JobSummary(
@@ -339,20 +292,53 @@ class Watcher:
             response_duration=message.response_duration_ms(), reason=f"{why}; message returned to the queue",
             error=True))
 
+    # -- FIFO groups ---------------------------------------------------------------
+
+    def _group_settled(self, hold: Hold, message: Message, kept_order: bool) -> tuple[list[Hold], bool]:
+        """Tell the scheduler (before anything is sent): the held messages of the group to return at once,
+        and whether this settle unlocks the group at SQS (then it goes out at once, and a receive follows it)."""
+        behind, released = self.scheduler.settled(hold, kept_order)
+        if released:
+            self._unlocking.add(message.message_id)
+        return behind, released
+
+    def _return_behind(self, behind: list[Hold], before: Message) -> None:
+        for hold in behind:
+            message = self._unhold(hold)
+            self.settler.release(message.message_id, message.receipt_handle, 0)
+            self.stats.add("returned_behind")
+            self.logger.notice(f"not started: {before.message_id}, before it in message group "
+                               f"{message.group_id}, was returned, and nothing may overtake it; message returned "
+                               "to the queue", message.message_id)
+
+    def _on_settled(self, kind: str, key: str, outcome: EntryOutcome) -> None:
+        try:
+            self._unlocking.remove(key)
+        except KeyError:
+            return
+        self.scheduler.group_released()
+
     # -- job threads -------------------------------------------------------------
 
     def _run_job(self, hold: Hold) -> None:
         """Run the job; whatever happens, settle the message exactly once and free the slot."""
         paths: MessagePaths | None = None
+        scratch: list[str] = []
         settle: Callable[[], None] | None = None
+        began = time.monotonic()
         try:
             message = hold.message
             try:
                 paths = self.files.write(message)
+                if self.scratch is not None:
+                    scratch = self.scratch.create(hold.token)
             except OSError as error:
-                result = JobResult(None, 0, start_error=f"cannot write the message file: {error}")
+                what = "the message file" if paths is None else "the job's directories"
+                result = JobResult(None, 0, start_error=f"cannot write {what}: {error}")
             else:
                 env, left_out = worker_environment(message, self.environ, paths)
+                if scratch:
+                    env[TMPDIR] = scratch[0]
                 for reason in left_out:
                     self.logger.notice(reason, message.message_id, level="warning")
                 job = Job(self.config.command, env, message.message_id, self.logger, self.children,
@@ -371,12 +357,17 @@ class Watcher:
             try:
                 if paths is not None:
                     self.files.remove(paths)
-                if self.slots.finish():
-                    # The message stays hidden (and extended) while the volumes are emptied after its job.
+                if scratch and self.scratch is not None:
+                    self.scratch.remove(scratch)
+                if self.scheduler.ended(time.monotonic() - began):
+                    # No job runs: empty the volumes before the next starts. The
+                    # message stays hidden (and extended) meanwhile.
                     try:
                         clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
+                        if self.scratch is not None:
+                            self.scratch.measure()
                     finally:
-                        self.slots.cleaned()
+                        self.scheduler.cleaned()
             except BaseException as error:
                 self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
             finally:
@@ -387,7 +378,10 @@ class Watcher:
                 except BaseException as error:  # pragma: no cover - last resort: the message reappears by itself
                     self.logger.notice(f"could not settle the message: {error!r}", hold.message_id,
                                        level="error")
-                self._wake()
+                try:
+                    self._dispatch()
+                finally:
+                    self._wake()
 
     def _internal_error(self, hold: Hold, error: BaseException) -> Callable[[], None]:
         return lambda: self._fail_unrun(hold, f"internal error: {error!r}")
@@ -413,11 +407,14 @@ class Watcher:
         def settle() -> None:
             message = self._unhold(hold)  # before any delete or return
             mid = message.message_id
-            if outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED):
-                self.settler.delete(mid, message.receipt_handle)
+            deleted = outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED)
+            behind, unlocks = self._group_settled(hold, message, kept_order=deleted)
+            if deleted:
+                self.settler.delete(mid, message.receipt_handle, urgent=unlocks)
             else:
                 backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
-                self.settler.release(mid, message.receipt_handle, backoff)
+                self.settler.release(mid, message.receipt_handle, backoff, urgent=unlocks)
+            self._return_behind(behind, message)
             self.stats.add(outcome)
             self.logger.result(mid, contract.JobSummary(
                 outcome=outcome, exit_code=code, duration=result.duration_ms, receives=message.receives,
@@ -428,7 +425,9 @@ class Watcher:
 
     def _settle_interrupted(self, hold: Hold) -> None:
         message = self._unhold(hold)
-        self.settler.release(message.message_id, message.receipt_handle, 0)
+        behind, unlocks = self._group_settled(hold, message, kept_order=False)
+        self.settler.release(message.message_id, message.receipt_handle, 0, urgent=unlocks)
+        self._return_behind(behind, message)
         self.stats.add("interrupted")
         self.logger.notice("stopped by shutdown; message returned to the queue", message.message_id,
                            level="warning")
