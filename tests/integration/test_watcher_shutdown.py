@@ -91,3 +91,47 @@ def test_a_second_signal_skips_the_rest_of_the_drain(moto_server):
         assert time.monotonic() - signalled < 5
     visible, _ = queue_depth(moto_server, url)
     assert visible == 1
+
+
+def test_sigterm_returns_messages_held_behind_a_running_fifo_job_at_once(moto_server):
+    url, _ = create_queue(moto_server, visibility=120, fifo=True)
+    sqs = moto_server.client("sqs")
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(index), "MessageBody": f"m{index}", "MessageGroupId": "g"} for index in range(3)])
+    with WatcherProcess(moto_server, url, 'echo "started $Message"; sleep 60', concurrency="2", Fifo="true",
+                        drainTimeout="20") as watcher:
+        watcher.wait_for(lambda lines: any(line.endswith("] started m0") for line in lines), 20)
+        assert queue_depth(moto_server, url)[1] == 2  # m0 runs, m1 waits behind it in this watcher
+        signalled = time.monotonic()
+        watcher.signal(signal.SIGTERM)
+        # m1 goes back at once, while m0 still has its drain time
+        assert depth_becomes(moto_server, url, (2, 1), timeout=3) == (2, 1)
+        assert time.monotonic() - signalled < 3
+        lines = watcher.snapshot()
+        assert any("1 held message(s) returned at once" in line for line in lines)
+        watcher.signal(signal.SIGTERM)
+        assert watcher.wait(10) == 0
+    assert depth_becomes(moto_server, url, (3, 0)) == (3, 0)
+
+
+def test_sigterm_returns_prefetched_messages_at_once(moto_server):
+    url, _ = create_queue(moto_server, visibility=120)
+    sqs = moto_server.client("sqs")
+    command = 'case "$Message" in long*) echo started; sleep 60;; *) sleep 0.05;; esac'
+    with WatcherProcess(moto_server, url, command, concurrency="2", drainTimeout="20") as watcher:
+        for index in range(4):  # short jobs first: the watcher learns to hold messages ahead
+            sqs.send_message(QueueUrl=url, MessageBody=f"short {index}")
+        watcher.wait_for(lambda lines: len(summaries(lines)) == 4, 20)
+        for index in range(2):
+            sqs.send_message(QueueUrl=url, MessageBody=f"long {index}")
+        watcher.wait_for(lambda lines: sum(line.endswith("] started") for line in lines) == 2, 20)
+        for index in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=f"waiting {index}")
+        # both slots are busy; two messages are held ahead, the third stays in the queue
+        assert depth_becomes(moto_server, url, (1, 4), timeout=5) == (1, 4)
+        watcher.signal(signal.SIGTERM)
+        assert depth_becomes(moto_server, url, (3, 2), timeout=3) == (3, 2)
+        assert any("2 held message(s) returned at once" in line for line in watcher.snapshot())
+        watcher.signal(signal.SIGTERM)
+        assert watcher.wait(10) == 0
+    assert depth_becomes(moto_server, url, (5, 0)) == (5, 0)
