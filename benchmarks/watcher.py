@@ -32,6 +32,7 @@ import argparse
 import os
 import pathlib
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -119,7 +120,11 @@ class WatcherRun:
         """Stop the watcher; its peak memory in MiB."""
         memory = peak_mib(self.process.pid)
         self.process.terminate()
-        self.process.wait(60)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         shutil.rmtree(self.volume, ignore_errors=True)
         return memory
 
@@ -181,9 +186,11 @@ def throughput(server: MotoServer, name: str, command: str, concurrency: int, me
     url = new_queue(server, name)
     load = os.getloadavg()[0]
     run = start_watcher(server, url, command, concurrency, mark_at=(WARMUP, messages))
-    feed(server, url, run, [(f"message {index}", None) for index in range(messages)])
-    run.wait(lambda: run.finished >= messages)
-    memory = run.stop()
+    try:
+        feed(server, url, run, [(f"message {index}", None) for index in range(messages)])
+        run.wait(lambda: run.finished >= messages)
+    finally:
+        memory = run.stop()
     (start, cpu_start), (end, cpu_end) = run.marks[WARMUP], run.marks[messages]
     counted = messages - WARMUP
     rate = counted / (end - start)
@@ -197,16 +204,19 @@ def long_beside_short(server: MotoServer, shorts: int = 40) -> Result:
     load = os.getloadavg()[0]
     command = 'echo "start $Message"; case "$Message" in long) sleep 20;; *) sleep 0.1;; esac'
     run = start_watcher(server, url, command, 4, mark_at=(shorts,))
-    sqs = server.client("sqs")
-    sqs.send_message(QueueUrl=url, MessageBody="long")
-    run.wait(lambda: "start long" in run.worker_text, 60)
-    began, cpu_began = time.monotonic(), cpu_seconds(run.process.pid)
-    for first in range(0, shorts, 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(index), "MessageBody": f"short {index}"} for index in range(first, min(first + 10, shorts))])
-    run.wait(lambda: run.finished >= shorts, 120)
+    try:
+        sqs = server.client("sqs")
+        sqs.send_message(QueueUrl=url, MessageBody="long")
+        run.wait(lambda: "start long" in run.worker_text, 60)
+        began, cpu_began = time.monotonic(), cpu_seconds(run.process.pid)
+        for first in range(0, shorts, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(index), "MessageBody": f"short {index}"}
+                for index in range(first, min(first + 10, shorts))])
+        run.wait(lambda: run.finished >= shorts, 120)
+    finally:
+        memory = run.stop()
     end, cpu_end = run.marks[shorts]
-    memory = run.stop()
     return Result("long-short", end - began, "s", 1000 * (cpu_end - cpu_began) / shorts, memory,
                   max(load, os.getloadavg()[0]), f"{shorts} jobs of 0.1 s beside one of 20 s, concurrency 4")
 
@@ -215,10 +225,12 @@ def fifo_groups(server: MotoServer, messages: int, groups: int = FIFO_GROUPS) ->
     url = new_queue(server, "fifo", fifo=True)
     load = os.getloadavg()[0]
     run = start_watcher(server, url, 'echo "$Message"; sleep 0.1', 8, mark_at=(WARMUP, messages), Fifo="true")
-    feed(server, url, run, [(f"g{index % groups} {index // groups}", f"g{index % groups}")
-                            for index in range(messages)])
-    run.wait(lambda: run.finished >= messages)
-    memory = run.stop()
+    try:
+        feed(server, url, run, [(f"g{index % groups} {index // groups}", f"g{index % groups}")
+                                for index in range(messages)])
+        run.wait(lambda: run.finished >= messages)
+    finally:
+        memory = run.stop()
     started: dict[str, list[int]] = {}
     for text in run.worker_text:
         if text != "<listening>":
@@ -254,6 +266,7 @@ def main() -> int:
     print(f"watcher benchmark (moto server, Volumes set, visible messages <= {MAX_VISIBLE}, "
           f"first {WARMUP} jobs of a throughput run not counted; {os.cpu_count()} CPUs)", flush=True)
     results: dict[str, list[Result]] = {}
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(1))  # stop what was started, then exit
     server = MotoServer().start()
     try:
         for _ in range(args.repeat):

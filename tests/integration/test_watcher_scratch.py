@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -78,3 +80,37 @@ def test_with_one_slot_a_job_sees_empty_volumes_and_its_own_tmpdir(moto_server, 
         watcher.wait_for(lambda lines: len(summaries(lines)) >= 3, 20)
     # as the original: nothing of the watcher's in the job's environment, and every job starts on empty volumes
     assert seen.read_text().split() == ["unset", "0"] * 3
+
+
+def test_a_volume_filling_up_holds_new_jobs_until_the_running_ones_end(moto_server, tmp_path):
+    volume, notes = tmp_path / "volume", tmp_path / "notes"
+    volume.mkdir()
+    notes.mkdir()
+    mount = f"mount -t tmpfs -o size=8m tmpfs {volume} && exec \"$@\""
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh", "true"],
+                           capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("needs unshare and tmpfs mounts for a small private volume")
+    url, _ = create_queue(moto_server)
+    sqs = moto_server.client("sqs")
+    # the first job leaves 5 of the volume's 8 MiB outside its own directory and runs until released
+    fill = (f'head -c 5242880 /dev/zero > {volume}/left-behind; touch {notes}/filled; '
+            f'while [ ! -e {notes}/release ]; do sleep 0.05; done; echo "$(date +%s.%N)" > {notes}/fill-ended')
+    short = f'echo "$(date +%s.%N) $(ls {volume} | grep -c left-behind)" > {notes}/$MessageId'
+    command = f'case "$Message" in fill) {fill};; *) {short};; esac'
+    prefix = ("unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh")
+    with WatcherProcess(moto_server, url, command, prefix=prefix, concurrency="3", Volumes=str(volume)) as watcher:
+        sqs.send_message(QueueUrl=url, MessageBody="fill")
+        until(lambda: (notes / "filled").exists(), 20, "the volume to fill")
+        ids = [sqs.send_message(QueueUrl=url, MessageBody=f"short {index}")["MessageId"] for index in range(2)]
+        watcher.wait_for(lambda lines: any("less than half" in line for line in lines), 10)
+        time.sleep(1.0)
+        assert not any((notes / message_id).exists() for message_id in ids)  # two slots free, yet held
+        assert queue_depth(moto_server, url) == (0, 3)  # hidden meanwhile, not returned
+        (notes / "release").touch()
+        watcher.wait_for(lambda lines: len(summaries(lines)) >= 3, 20)
+        ended = float((notes / "fill-ended").read_text())
+        for message_id in ids:
+            started, leftovers = (notes / message_id).read_text().split()
+            assert float(started) > ended and leftovers == "0"  # after the fill job, on an emptied volume
+        assert sum("less than half" in line for line in watcher.snapshot()) == 1
