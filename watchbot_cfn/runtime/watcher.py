@@ -359,6 +359,9 @@ class Watcher:
                     self.files.remove(paths)
                 if scratch and self.scratch is not None:
                     self.scratch.remove(scratch)
+            except BaseException as error:
+                self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
+            try:
                 if self.scheduler.ended(time.monotonic() - began):
                     # No job runs: empty the volumes before the next starts. The
                     # message stays hidden (and extended) meanwhile.
