@@ -183,9 +183,9 @@ class Scheduler:
                 return None
             hold = self._held.pop(index)
             self.running += 1
-            if self.fifo:
+            if self.fifo:  # on a standard queue a start leaves the room for receives as it was
                 self._active_groups.add(self._group(hold))
-            self._cond.notify_all()
+                self._cond.notify_all()
             return hold
 
     def _next_index(self) -> int | None:

@@ -14,6 +14,7 @@ emptied, new jobs wait until the running ones end and the volumes are emptied.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -37,6 +38,7 @@ class ScratchSpace:
         self.volumes = tuple(volumes)
         self.logger = logger
         self._baseline: dict[str, int] = {}
+        self._modes: dict[str, int] = {}  # each volume's permissions, given to the jobs' directories in it
         self.measure()
 
     def create(self, token: int) -> list[str]:
@@ -56,7 +58,10 @@ class ScratchSpace:
                     except FileNotFoundError:
                         continue  # the volume itself is missing: nothing to give
                     made.append(path)
-                    os.chmod(path, stat.S_IMODE(os.stat(volume).st_mode))
+                    mode = self._modes.get(volume)
+                    if mode is None:
+                        mode = self._modes[volume] = stat.S_IMODE(os.stat(volume).st_mode)
+                    os.chmod(path, mode)
                 return made
             except FileExistsError:
                 self.remove(made)  # the name was taken (a job made it): pick another
@@ -74,6 +79,15 @@ class ScratchSpace:
             except OSError as error:
                 self._warn(path, error)
                 continue
+            try:
+                os.rmdir(path)  # most jobs leave it empty: one call
+                continue
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                if error.errno != errno.ENOTEMPTY:
+                    self._warn(path, error)
+                    continue
             clean_volumes([path], logger=self.logger, follow_symlink=False)
             try:
                 os.rmdir(path)
@@ -88,7 +102,8 @@ class ScratchSpace:
                                level="warning")
 
     def measure(self) -> None:
-        """The volumes were just emptied: remember their free space."""
+        """The volumes were just emptied: remember their free space (and, again, their permissions)."""
+        self._modes.clear()
         for volume in self.volumes:
             free = _free_bytes(volume)
             if free is not None:
