@@ -4,7 +4,7 @@ Jobs hand over their message and go. The settler waits a few milliseconds for
 more to gather (and while one batch call is on the wire the next ones gather
 anyway), so under load deletes and visibility changes go several at a time:
 fewer requests, which leaves SQS's answer to the next receive quicker. A
-message that waits 50 ms more for its delete is still hidden for minutes, so
+message that waits 100 ms more for its delete is still hidden for minutes, so
 nothing is lost by it; when the watcher drains, nothing waits. An urgent entry
 (the settle that unlocks a FIFO message group, whose next messages SQS gives
 out only once it has landed) waits 5 ms at most.
@@ -27,7 +27,7 @@ __all__ = ["Settler"]
 #: that the message simply becomes visible again: processed twice, never lost.
 GIVE_UP_AFTER = 300.0
 #: Seconds a batch waits for company before it is sent.
-GATHER = 0.05
+GATHER = 0.1
 #: ... when it holds an urgent entry (jobs that end together still share a request).
 URGENT_GATHER = 0.005
 
