@@ -60,7 +60,8 @@ class WatcherProcess:
                  **settings: str) -> None:
         self.env = server.env()
         for name in ("concurrency", "drainTimeout", "visibilityTimeout", "maxJobDuration", "Volumes",
-                     "structuredLogging", "writableFilesystem", "Fifo", "Message", "Subject"):
+                     "structuredLogging", "writableFilesystem", "Fifo", "Message", "Subject", "taskProtection",
+                     "ECS_AGENT_URI"):
             self.env.pop(name, None)
         self.env.update({"QueueUrl": queue_url, "visibilityTimeout": "30", "drainTimeout": "2"})
         self.env.update({name: str(value) for name, value in settings.items()})

@@ -26,6 +26,7 @@ from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe, signal_name
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.message import Message, MessageFiles, MessagePaths, worker_environment
+from watchbot_cfn.runtime.protection import TaskProtection
 from watchbot_cfn.runtime.queue import BATCH_LIMIT, EntryOutcome, QueueClient
 from watchbot_cfn.runtime.schedule import Scheduler
 from watchbot_cfn.runtime.scratch import ScratchSpace
@@ -51,7 +52,8 @@ class Watcher:
 
     def __init__(self, config: WatcherConfig, queue: QueueClient, logger: Logger, files: MessageFiles,
                  children: Children | None = None, environ: Mapping[str, str] | None = None,
-                 stats: Stats | None = None, guard: JobGuard | None = None) -> None:
+                 stats: Stats | None = None, guard: JobGuard | None = None,
+                 protection: TaskProtection | None = None) -> None:
         self.config = config
         self.queue = queue
         self.logger = logger
@@ -72,6 +74,7 @@ class Watcher:
                                    space_ok=self.scratch.space_ok if self.scratch else None,
                                    batch_limit=BATCH_LIMIT)
         self.guard = guard
+        self.protection = protection
         self._jobs_lock = threading.Lock()
         self._jobs: dict[int, Job] = {}  # by hold token
         self._holds_lock = threading.Lock()
@@ -116,6 +119,8 @@ class Watcher:
         config = self.config
         self.heartbeat.start()
         self.settler.start()
+        if self.protection is not None:
+            self.protection.start()
         for index in range(self._pollers):
             threading.Thread(target=self._poll, name=f"poller-{index}", daemon=True).start()
         self.logger.notice(
@@ -169,9 +174,15 @@ class Watcher:
         self.stopping.set()
         for hold in self.scheduler.stop():  # pragma: no cover - the drain returned them already
             self._release_unstarted(hold, 0, "the watcher is shutting down")
+        final = time.monotonic() + _FINAL_SETTLE
+        if self.protection is not None:
+            self.protection.stop()  # cleared while the last deletes and returns go out
         if not self.settler.drain(_FINAL_SETTLE):
             self.logger.notice("some deletes or returns were not sent before exit; those messages will be "
                                "delivered again", level="warning")
+        if self.protection is not None and not self.protection.join(final - time.monotonic()):
+            self.logger.notice("task protection: the ECS agent did not answer the last call before exit; the "
+                               "protection runs out by itself", level="warning")
         self.heartbeat.close()
         self.settler.close()
         counts_by_name = self.stats.snapshot()
@@ -325,6 +336,7 @@ class Watcher:
         paths: MessagePaths | None = None
         scratch: list[str] = []
         settle: Callable[[], None] | None = None
+        protected = False
         began = time.monotonic()
         try:
             message = hold.message
@@ -347,6 +359,9 @@ class Watcher:
                     self._jobs[hold.token] = job
                     if self._killing:
                         job.stop()
+                if self.protection is not None:
+                    protected = True
+                    self.protection.job_started(hold.token)  # a second at most, and only when not protected
                 result = job.run()
             settle = self._settlement(hold, result)
         except BaseException as error:  # a fault of the watcher's own: the message must not be lost
@@ -355,6 +370,8 @@ class Watcher:
             with self._jobs_lock:
                 self._jobs.pop(hold.token, None)
             try:
+                if protected and self.protection is not None:
+                    self.protection.job_ended(hold.token)
                 if paths is not None:
                     self.files.remove(paths)
                 if scratch and self.scratch is not None:
