@@ -10,7 +10,7 @@ import pytest
 from tests.runtime.helpers import CapturingLogger
 from tests.support.fakeagent import FakeAgent
 from watchbot_cfn.runtime import protection as module
-from watchbot_cfn.runtime.protection import AgentClient, ProtectionError, TaskProtection
+from watchbot_cfn.runtime.protection import AgentClient, ProtectionError, TaskProtection, task_protection
 
 
 def wait_for(predicate, timeout: float = 5.0) -> bool:
@@ -147,3 +147,15 @@ def test_stopping_clears_at_once_even_while_jobs_still_run(agent):
     protection.stop()
     assert protection.join(2)
     assert [c.enabled for c in agent.snapshot()] == [True, False] and not agent.enabled
+
+
+def test_only_a_watcher_on_ecs_with_the_setting_on_protects_its_task():
+    logger = CapturingLogger()
+    on_ecs = {"ECS_AGENT_URI": "http://169.254.170.2/api/abc"}
+    protection = task_protection(True, on_ecs, logger, max_job_duration=30)
+    assert protection is not None
+    assert protection.client.url == "http://169.254.170.2/api/abc/task-protection/v1/state"
+    assert protection.renewal == 16  # (30 + 2) / 2
+    assert task_protection(False, on_ecs, logger) is None  # taskProtection false
+    assert task_protection(True, {}, logger) is None  # not on ECS: a local run
+    assert task_protection(True, {"ECS_AGENT_URI": "  "}, logger) is None

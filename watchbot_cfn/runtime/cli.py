@@ -71,7 +71,7 @@ def listen(config: WatcherConfig) -> int:
     from watchbot_cfn.runtime.guard import JobGuard
     from watchbot_cfn.runtime.logger import Logger
     from watchbot_cfn.runtime.message import MessageFiles
-    from watchbot_cfn.runtime.protection import ENV_AGENT_URI, AgentClient, TaskProtection
+    from watchbot_cfn.runtime.protection import task_protection
     from watchbot_cfn.runtime.queue import CONTROL_READ_TIMEOUT, QueueClient, make_client
     from watchbot_cfn.runtime.volumes import root_volume_problem
     from watchbot_cfn.runtime.watcher import Watcher
@@ -99,10 +99,7 @@ def listen(config: WatcherConfig) -> int:
                   file=sys.stderr)
             return contract.EXIT_BAD_CONFIG
         queue = QueueClient(config.queue_url, client, logger, control=control)
-        agent_uri = os.environ.get(ENV_AGENT_URI, "").strip()
-        protection = None
-        if config.task_protection and agent_uri:  # on ECS; elsewhere there is no agent to ask
-            protection = TaskProtection(AgentClient(agent_uri), logger, config.max_job_duration)
+        protection = task_protection(config.task_protection, os.environ, logger, config.max_job_duration)
         watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children, guard=guard,
                           protection=protection)
         stop = watcher.request_stop

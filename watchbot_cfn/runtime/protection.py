@@ -28,12 +28,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 from watchbot_cfn.runtime.job import KILL_GRACE
 from watchbot_cfn.runtime.logger import Logger
 
-__all__ = ["AgentClient", "ENV_AGENT_URI", "ProtectionError", "TaskProtection"]
+__all__ = ["AgentClient", "ENV_AGENT_URI", "ProtectionError", "TaskProtection", "task_protection"]
 
 #: Set by ECS in every container of a task; absent when the watcher runs elsewhere.
 ENV_AGENT_URI = "ECS_AGENT_URI"
@@ -266,3 +267,12 @@ class TaskProtection:
             what = "protect the task from scale-in" if action == "set" else "clear the task's scale-in protection"
             self.logger.notice(f"task protection: could not {what} through the ECS agent ({reason}); jobs go on, "
                                "and the watcher keeps trying (said once until a call works)", level="warning")
+
+
+def task_protection(enabled: bool, environ: Mapping[str, str], logger: Logger,
+                    max_job_duration: float = 0.0) -> TaskProtection | None:
+    """The protection for a watcher with ``taskProtection`` = ``enabled``; None off ECS (no agent) or when off."""
+    agent_uri = (environ.get(ENV_AGENT_URI) or "").strip()
+    if not enabled or not agent_uri:
+        return None
+    return TaskProtection(AgentClient(agent_uri), logger, max_job_duration)
