@@ -30,12 +30,14 @@ __all__ = [
     "FromSetting",
     "Int",
     "Invalid",
+    "KMS_KEY_ARN",
     "ListOf",
     "Mounts",
     "Number",
     "Period",
     "Placement",
     "Record",
+    "SERVICE_PRINCIPAL",
     "SecretMap",
     "Statements",
     "Text",
@@ -395,3 +397,14 @@ class Record(Constraint):
         if self.what:
             return self.what
         return "an object with " + ", ".join(f"{key} ({check.allowed})" for key, check in self.fields)
+
+
+#: A KMS key ARN, single- or multi-Region. Aliases and bare key ids are not enough: an IAM policy grants use of a
+#: key by its key ARN, and CloudWatch Logs accepts only a key ARN.
+KMS_KEY_ARN = Text(r"arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/"
+                   r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+                   "a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias or a "
+                   "bare key id: IAM policies and CloudWatch Logs need the key ARN)")
+#: An AWS service principal such as ``s3.amazonaws.com``.
+SERVICE_PRINCIPAL = Text(r"[a-z0-9][a-z0-9.-]{0,60}\.amazonaws\.com(\.cn)?",
+                         "service principals such as s3.amazonaws.com or events.amazonaws.com")

@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     options.set_defaults(handler=_options)
 
     # Each module imports only the standard library at the top: boto3 loads inside the commands.
-    from watchbot_cfn.cli import deploy, diff, graph, local, send, simulatecmd
+    from watchbot_cfn.cli import deploy, diff, graph, keypolicy, local, send, simulatecmd
 
-    for module in (deploy, local, send, graph, diff, simulatecmd):
+    for module in (deploy, local, send, graph, diff, simulatecmd, keypolicy):
         module.add_parser(commands, SOURCE_HELP)
     return parser
 
