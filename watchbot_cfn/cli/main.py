@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
                     "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
-                    "it messages, draw it and simulate its scaling.",
+                    "it messages, draw it, simulate its scaling and print what its KMS keys' policies need.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
