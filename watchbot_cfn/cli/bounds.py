@@ -41,7 +41,7 @@ MAX_SOURCE_BYTES = 5 * 1024 * 1024
 #: Deepest nesting of containers; real templates stay under 20, and 100 keeps every recursive reader
 #: (parsers, builders, renderers) far from Python's recursion limit.
 MAX_DEPTH = 100
-#: Most values (scalars and containers) in one document, aliases expanded.
+#: Most values (scalars, keys and containers) in one document, aliases expanded.
 MAX_VALUES = 250_000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -140,6 +140,7 @@ def _plain(value: Any, origin: str, path: _Path, depth: int, counter: list[int])
             raise SourceError(origin, depth_problem(f" under {_where(path, short=True)}"))
         if isinstance(value, list):
             return [_plain(item, origin, (path, index), depth + 1, counter) for index, item in enumerate(value)]
+        counter[0] += len(value)  # keys are values too, as YAML counts them
         result = {}
         for key, item in value.items():
             name = _key(key, origin, path) if path else key

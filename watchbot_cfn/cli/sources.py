@@ -202,7 +202,7 @@ def template_from_document(data: dict[str, Any], origin: str) -> Template:
         resource_ids.update(system.resources)
         too_many = over_quota("Resources", len(resource_ids))
         if too_many:
-            advice = f"; split the {len(systems)} systems across stacks" if len(systems) > 1 else ""
+            advice = f"; split the {len(systems):,} systems across stacks" if len(systems) > 1 else ""
             raise SourceError(origin, f"{label}{too_many}{advice}")
         built.append(system)
     try:
@@ -240,29 +240,14 @@ def _type_name(value: Any) -> str:
 
 
 def _description(sections: dict[str, Any], built: list[WatchbotTemplate]) -> str | None:
-    """The source's own Description, else the one system's, else a short line naming the systems.
-
-    The short line stays under CloudFormation's 1,024 bytes for any number of
-    systems: it names prefixes while they fit and counts the rest.
-    """
-    from watchbot_cfn import __version__
+    """The source's own Description, else the one system's, else a short line naming the systems."""
+    from watchbot_cfn.merging import systems_description
 
     if sections.get("Description"):
         return str(sections["Description"])
     if len(built) == 1:
         return built[0].description
-    prefixes = [system.names.prefix for system in built]
-    tail = f" (watchbot-cfn {__version__})"
-    head = f"{len(prefixes)} Watchbot systems: "
-    budget = MAX_DESCRIPTION_BYTES - len(head) - len(tail) - len(f", and {len(prefixes):,} more")
-    shown: list[str] = []
-    for prefix in prefixes:
-        if len(", ".join([*shown, prefix]).encode()) > budget:
-            break
-        shown.append(prefix)
-    rest = len(prefixes) - len(shown)
-    listed = ", ".join(shown) + (f", and {rest:,} more" if rest else "")
-    return head + listed + tail
+    return systems_description([system.names.prefix for system in built])
 
 
 def _system_tables(systems: Any, options: dict[str, Any], origin: str) -> list[tuple[str, dict[str, Any]]]:
