@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.hostile import HOSTILE, OPTIONS_YAML, SYSTEM, Hostile
-from watchbot_cfn.cfn import SECTION_QUOTAS, SECTIONS
+from watchbot_cfn.cfn import MAX_TEMPLATE_BYTES, SECTION_QUOTAS, SECTIONS
 from watchbot_cfn.cli.bounds import MAX_DEPTH, MAX_VALUES
 from watchbot_cfn.cli.main import main
 from watchbot_cfn.cli.sources import parse_document
@@ -121,6 +121,14 @@ def test_a_python_source_over_the_quota_is_refused_before_anything_is_written(tm
     assert not output.exists()
 
 
+def test_a_template_larger_than_cloudformation_reads_is_refused_before_anything_is_written(tmp_path):
+    source = tmp_path / "bulky.json"
+    source.write_text(json.dumps({**SYSTEM, "Metadata": {"Notes": "n" * MAX_TEMPLATE_BYTES}}))
+    output = tmp_path / "template.json"
+    error_line(render(str(source), "-o", str(output)), "the rendered template is 1,0", "more than the 1,000,000")
+    assert not output.exists()
+
+
 def test_a_long_source_description_is_refused(tmp_path):
     source = tmp_path / "long.json"
     source.write_text(json.dumps({**SYSTEM, "Description": "x" * (MAX_DESCRIPTION + 1)}))
@@ -151,6 +159,19 @@ def test_output_onto_a_directory_names_the_given_path(tmp_path):
 def test_a_directory_as_source_says_it_is_a_directory(tmp_path, name):
     (tmp_path / name).mkdir()
     error_line(render(name, cwd=tmp_path), f"{name}: is a directory")
+
+
+def test_a_failure_no_check_foresaw_is_still_one_line(tmp_path, monkeypatch):
+    source = tmp_path / "system.yaml"
+    source.write_text(OPTIONS_YAML)
+
+    def broken(*_: Any) -> str:
+        raise RuntimeError("renderer bug\nsecond line")
+
+    monkeypatch.setattr("watchbot_cfn.cli.render.render_text", broken)
+    code, out, err = render_in_process(str(source))
+    assert (code, out) == (1, "")
+    assert err == "watchbot-cfn: error: unexpected RuntimeError: renderer bug ... (--debug shows where)\n"
 
 
 # --- Python sources ---------------------------------------------------------------

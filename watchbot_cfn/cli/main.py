@@ -100,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a failure no check foresaw: still one line, never a traceback
         if args.debug:
             raise
-        return _fail(f"unexpected {type(error).__name__}: {error} (--debug shows where)")
+        from watchbot_cfn.errors import clip
+
+        return _fail(f"unexpected {type(error).__name__}: {clip(str(error), 300)} (--debug shows where)")
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
