@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.templates import options
-from tests.support.watcherproc import WatcherProcess, create_queue, queue_depth, summaries
+from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
 from watchbot_cfn.resources.task import container_environment
@@ -19,14 +19,17 @@ pytestmark = pytest.mark.integration
 
 
 def test_files_in_a_host_mount_survive_every_job_and_task_scoped_volumes_are_emptied(moto_server, tmp_path):
-    # given a system that mounts a host cache and a task-scoped scratch volume
-    cache, scratch = tmp_path / "cache", tmp_path / "scratch"
-    cache.mkdir()
-    scratch.mkdir()
-    (cache / "model.bin").write_text("weights")
-    built = options(mounts=[f"/srv/model-cache:{cache}", str(scratch)])
+    # given a system that mounts a host cache and a task-scoped scratch volume (and the default /tmp)
+    built = options(mounts=["/srv/model-cache:/cache", "/scratch"])
     volumes = container_environment(built, Names(built.prefix))[contract.ENV_VOLUMES]
-    assert volumes == str(scratch)
+    assert volumes == "/tmp,/scratch"
+    # with the container's paths moved under this test's directory
+    root = tmp_path / "container"
+    volumes = ",".join(str(root / path.lstrip("/")) for path in volumes.split(","))
+    cache, scratch = root / "cache", root / "scratch"
+    for path in (root / "tmp", cache, scratch):
+        path.mkdir(parents=True)
+    (cache / "model.bin").write_text("weights")
     url, _ = create_queue(moto_server)
     sqs = moto_server.client("sqs")
     for number in range(4):
@@ -36,9 +39,10 @@ def test_files_in_a_host_mount_survive_every_job_and_task_scoped_volumes_are_emp
                f'touch {cache}/$MessageId {scratch}/$MessageId && mkdir -p {scratch}/nested/dir')
     with WatcherProcess(moto_server, url, command, Volumes=volumes) as watcher:
         lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 4, 30)
-    # then every job succeeded, found the scratch volume empty, and the cache kept everything
+        # then every job succeeded (deletes go out in batches: wait for them before stopping the watcher)
+        assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
+    # found the scratch volume empty, and the cache kept everything
     assert all("outcome success" in line for line in summaries(lines))
-    assert queue_depth(moto_server, url) == (0, 0)
     assert [path.read_text() for path in tmp_path.glob("*.scratch")] == [""] * 4
     assert (cache / "model.bin").read_text() == "weights"
     assert len([path for path in cache.iterdir() if path.name != "model.bin"]) == 4
