@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render", help="render a source to a CloudFormation template",
         description="Render SOURCE to a CloudFormation template on stdout or in FILE. Nothing is written "
-                    "unless the whole template renders.",
+                    "unless the whole template renders and fits CloudFormation's quotas (500 resources, 200 "
+                    "outputs, parameters and mappings, 1,000,000 bytes). What a Python source prints goes to "
+                    "stderr.",
         epilog=f"Examples: {PROG} render examples/minimal.toml > template.json; "
                f"{PROG} render app.py:stack --format yaml -o template.yaml")
     render.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
