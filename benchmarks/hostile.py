@@ -4,7 +4,9 @@ Each source in ``tests/support/hostile.py`` is built to exhaust a renderer
 (billion laughs, 100,000 levels of nesting, 10,000 systems, ...). Prints, per
 source, the wall time and peak resident memory of the refusing process (from
 ``wait4``'s rusage) and the first words of its error, and exits 1 when one
-goes over budget or does not fail with exit 1.
+goes over budget or does not fail with exit 1. The files are written by a
+helper process, so this process stays small: a child's peak memory counts
+what it shared with its parent before ``exec``.
 
     python benchmarks/hostile.py
     python benchmarks/hostile.py --only ten-thousand-systems-json
@@ -48,16 +50,28 @@ def run_once(source: str) -> tuple[int, float, float, str]:
     return os.waitstatus_to_exitcode(status), elapsed, usage.ru_maxrss / 1024, first
 
 
+def write_case(name: str, directory: str) -> str:
+    """Write one case's files in a helper process; returns its SOURCE argument."""
+    written = subprocess.run([sys.executable, __file__, "--write", name, directory], capture_output=True, text=True,
+                             check=True)
+    return written.stdout.strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this case (repeatable)")
+    parser.add_argument("--write", nargs=2, metavar=("NAME", "DIRECTORY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write:
+        name, directory = args.write
+        print(next(case for case in HOSTILE if case.name == name).write(Path(directory)))
+        return 0
     cases = [case for case in HOSTILE if not args.only or case.name in args.only]
     failures = 0
     print(f"{'source':32} {'exit':>4} {'seconds':>8} {'MiB':>7}  error")
     for case in cases:
         with tempfile.TemporaryDirectory() as directory:
-            source = case.write(Path(directory))
+            source = write_case(case.name, directory)
             code, elapsed, peak, first = run_once(source)
         message = first.split(": ", 3)[-1] if first else ""
         over = code != 1 or elapsed > BUDGET_SECONDS or peak > BUDGET_MIB

@@ -47,9 +47,12 @@ def laughs(levels: int = 9, width: int = 10, indent: str = "  ") -> str:
     return "[\n" + ",\n".join(indent + part for part in parts) + "\n" + indent[:-2] + "]"
 
 
-def _file(name: str, text: str | bytes) -> Callable[[Path], str]:
+def _file(name: str, make: Callable[[], str | bytes]) -> Callable[[Path], str]:
+    """A writer of one file whose content is made only when written (some are megabytes)."""
+
     def write(directory: Path) -> str:
         path = directory / name
+        text = make()
         if isinstance(text, bytes):
             path.write_bytes(text)
         else:
@@ -88,53 +91,55 @@ _VALUES = "more than 250,000 values"
 
 HOSTILE: tuple[Hostile, ...] = (
     Hostile("yaml-laughs-in-metadata",
-            _file("laughs.yaml", OPTIONS_YAML + "Metadata:\n  Laughs: " + laughs(indent="    ") + "\n"),
+            _file("laughs.yaml", lambda: f"{OPTIONS_YAML}Metadata:\n  Laughs: {laughs(indent='    ')}\n"),
             ("aliases expand to more than 250,000 values", "line ")),
     Hostile("yaml-laughs-as-option-value",
-            _file("laughs-option.yaml", OPTIONS_YAML.replace("command: python -m worker\n", "")
-                  + "command: " + laughs() + "\n"),
+            _file("laughs-option.yaml",
+                  lambda: OPTIONS_YAML.replace("command: python -m worker\n", "") + f"command: {laughs()}\n"),
             ("aliases expand to more than 250,000 values",)),
     Hostile("yaml-laughs-in-systems",
-            _file("laughs-systems.yaml", "systems:\n  - environment:\n      LAUGHS: " + laughs(indent="        ")
-                  + "\n"),
+            _file("laughs-systems.yaml",
+                  lambda: f"systems:\n  - environment:\n      LAUGHS: {laughs(indent='        ')}\n"),
             ("aliases expand to more than 250,000 values",)),
-    Hostile("yaml-merge-key-bomb", _file("merge.yaml", _merge_key_bomb()), ("aliases expand to more than",)),
-    Hostile("yaml-recursive-alias", _file("recursive.yaml", OPTIONS_YAML + "Metadata: &loop {again: *loop}\n"),
+    Hostile("yaml-merge-key-bomb", _file("merge.yaml", _merge_key_bomb), ("aliases expand to more than",)),
+    Hostile("yaml-recursive-alias",
+            _file("recursive.yaml", lambda: OPTIONS_YAML + "Metadata: &loop {again: *loop}\n"),
             ("recursive alias", "line 6")),
     Hostile("yaml-alias-text",
-            _file("text.yaml", OPTIONS_YAML + "Metadata:\n  big: &big " + "x" * 1_000_000 + "\n  copies: ["
-                  + ", ".join(["*big"] * 1000) + "]\n"),
+            _file("text.yaml", lambda: f"{OPTIONS_YAML}Metadata:\n  big: &big {'x' * 1_000_000}\n"
+                                       f"  copies: [{', '.join(['*big'] * 1000)}]\n"),
             ("characters of text",)),
-    Hostile("yaml-deep-flow", _file("deep.yaml", "[" * DEEP + "]" * DEEP), (_SIZE, "line 1, column 101")),
-    Hostile("yaml-deep-block", _file("deep-block.yaml", "- " * DEEP + "x\n"), (_SIZE,)),
+    Hostile("yaml-deep-flow", _file("deep.yaml", lambda: "[" * DEEP + "]" * DEEP), (_SIZE, "line 1, column 101")),
+    Hostile("yaml-deep-block", _file("deep-block.yaml", lambda: "- " * DEEP + "x\n"), (_SIZE,)),
     Hostile("yaml-deep-through-aliases",
-            _file("deep-alias.yaml", "a: &a " + "[" * 60 + "]" * 60 + "\nb: " + "[" * 60 + "*a" + "]" * 60 + "\n"),
+            _file("deep-alias.yaml", lambda: f"a: &a {'[' * 60}{']' * 60}\nb: {'[' * 60}*a{']' * 60}\n"),
             ("aliases nest more than 100 levels deep",)),
-    Hostile("json-deep", _file("deep.json", "[" * DEEP + "]" * DEEP), (_SIZE,)),
-    Hostile("json-deep-objects", _file("deep-objects.json", '{"a":' * DEEP + "1" + "}" * DEEP), (_SIZE,)),
+    Hostile("json-deep", _file("deep.json", lambda: "[" * DEEP + "]" * DEEP), (_SIZE,)),
+    Hostile("json-deep-objects", _file("deep-objects.json", lambda: '{"a":' * DEEP + "1" + "}" * DEEP), (_SIZE,)),
     Hostile("json-nested-past-the-bound",
-            _file("nested.json", "{" + OPTIONS_JSON + ', "Metadata": {"x": ' + "[" * 150 + "]" * 150 + "}}"),
+            _file("nested.json", lambda: f'{{{OPTIONS_JSON}, "Metadata": {{"x": {"[" * 150}{"]" * 150}}}}}'),
             (_SIZE, "under Metadata")),
     Hostile("json-many-values",
-            _file("many.json", "{" + OPTIONS_JSON + ', "Metadata": {"x": [' + ",".join(["0"] * 300_000) + "]}}"),
+            _file("many.json", lambda: f'{{{OPTIONS_JSON}, "Metadata": {{"x": [{",".join(["0"] * 300_000)}]}}}}'),
             (_VALUES,)),
-    Hostile("json-non-finite", _file("nan.json", "{" + OPTIONS_JSON + ', "Metadata": {"x": [1e999]}}'),
+    Hostile("json-non-finite", _file("nan.json", lambda: f'{{{OPTIONS_JSON}, "Metadata": {{"x": [1e999]}}}}'),
             ("Metadata.x[0]", "not a number")),
-    Hostile("toml-deep-array", _file("deep.toml", "x = " + "[" * DEEP + "]" * DEEP + "\n"), (_SIZE,)),
-    Hostile("toml-deep-inline-table", _file("deep-table.toml", "x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n"),
-            (_SIZE,)),
-    Hostile("toml-dotted-key", _file("dotted.toml", "a" + ".a" * DEEP + " = 1\n"), (_SIZE, "dotted key", "line 1")),
-    Hostile("toml-deep-header", _file("header.toml", "[" + ".".join(["a"] * DEEP) + "]\nx = 1\n"),
+    Hostile("toml-deep-array", _file("deep.toml", lambda: "x = " + "[" * DEEP + "]" * DEEP + "\n"), (_SIZE,)),
+    Hostile("toml-deep-inline-table",
+            _file("deep-table.toml", lambda: "x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n"), (_SIZE,)),
+    Hostile("toml-dotted-key", _file("dotted.toml", lambda: "a" + ".a" * DEEP + " = 1\n"),
+            (_SIZE, "dotted key", "line 1")),
+    Hostile("toml-deep-header", _file("header.toml", lambda: "[" + ".".join(["a"] * DEEP) + "]\nx = 1\n"),
             (_SIZE, "dotted key")),
-    Hostile("too-large", _file("large.toml", OPTIONS_TOML + "# padding\n" * 600_000),
+    Hostile("too-large", _file("large.toml", lambda: OPTIONS_TOML + "# padding\n" * 600_000),
             ("larger than the 5,242,880 bytes",)),
     Hostile("fifo", _fifo, ("not a regular file",)),
-    Hostile("not-utf8", _file("latin1.toml", (OPTIONS_TOML + "# caf\xe9\n").encode("latin-1")), ("not UTF-8",)),
-    Hostile("huge-option-value",
-            _file("huge.yaml", OPTIONS_YAML + "capacity: " + "X" * 4_000_000 + "\n"),
+    Hostile("not-utf8", _file("latin1.toml", lambda: (OPTIONS_TOML + "# caf\xe9\n").encode("latin-1")),
+            ("not UTF-8",)),
+    Hostile("huge-option-value", _file("huge.yaml", lambda: f"{OPTIONS_YAML}capacity: {'X' * 4_000_000}\n"),
             ("option 'capacity'", "XXX...XXX")),
-    Hostile("ten-thousand-systems-json", _file("systems.json", _systems(10_000)),
+    Hostile("ten-thousand-systems-json", _file("systems.json", lambda: _systems(10_000)),
             ("more than the 500 CloudFormation allows", "split the 10,000 systems")),
-    Hostile("ten-thousand-systems-toml", _file("systems.toml", _toml_systems(10_000)),
+    Hostile("ten-thousand-systems-toml", _file("systems.toml", lambda: _toml_systems(10_000)),
             ("more than the 500 CloudFormation allows",)),
 )

@@ -222,6 +222,12 @@ def test_nesting_up_to_the_bound_is_read_and_one_more_level_is_refused(kind):
         parse_document(nested(MAX_DEPTH + 1, kind), kind, "edge")
 
 
+def test_toml_dotted_keys_of_up_to_the_bound_parts_are_read_and_longer_ones_refused():
+    assert parse_document("a" + ".a" * (MAX_DEPTH - 1) + " = 1\n", ".toml", "edge")
+    with pytest.raises(SourceError, match=f"dotted key of more than {MAX_DEPTH} parts at line 2"):
+        parse_document("x = 1\n" + "a" + ".a" * MAX_DEPTH + " = 1\n", ".toml", "edge")
+
+
 def test_values_up_to_the_bound_are_read_and_one_more_is_refused():
     items = MAX_VALUES - 3  # the root, "Metadata" and the list count too
     assert len(parse_document('{"Metadata": [' + ",".join(["0"] * items) + "]}", ".json", "edge")["Metadata"]) \

@@ -46,7 +46,7 @@ MAX_VALUES = 250_000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOML_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
-_TOML_LONG_KEY = re.compile(_TOML_KEY_PART + rf"(?:[ \t]*\.[ \t]*{_TOML_KEY_PART}){{{MAX_DEPTH},}}")
+_TOML_LONG_KEY = re.compile(_TOML_KEY_PART + rf"(?:[ \t]*\.[ \t]*{_TOML_KEY_PART}){{{MAX_DEPTH}}}")
 
 
 def depth_problem(where: str = "") -> str:
