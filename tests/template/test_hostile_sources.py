@@ -27,7 +27,7 @@ from tests.support.hostile import HOSTILE, OPTIONS_YAML, SYSTEM, Hostile
 from watchbot_cfn.cfn import MAX_TEMPLATE_BYTES, SECTION_QUOTAS, SECTIONS
 from watchbot_cfn.cli.bounds import MAX_DEPTH, MAX_VALUES
 from watchbot_cfn.cli.main import main
-from watchbot_cfn.cli.sources import parse_document
+from watchbot_cfn.cli.sources import parse_document, template_from_document
 from watchbot_cfn.errors import MAX_EXCERPT, MergeConflictError, OptionsError, SourceError, excerpt
 from watchbot_cfn.merging import MAX_DESCRIPTION, systems_description
 from watchbot_cfn.options import option_specs
@@ -284,6 +284,19 @@ def test_error_messages_quote_a_bounded_excerpt_of_a_huge_value():
     assert str(OptionsError("capacity", "EC3", "allowed: EC2")) == "option 'capacity': got 'EC3'; allowed: EC2"
     assert excerpt({"b": 1, "a": [1, 2]}) == "{'b': 1, 'a': [1, 2]}", "short values keep their exact repr"
     assert len(excerpt(10 ** 5000)) <= MAX_EXCERPT
+
+
+@pytest.mark.parametrize("option,value", [
+    ("mounts", ["relative/" * 100_000]),
+    ("env", {"BAD NAME " * 100_000: "x"}),
+    ("capacity", "EC2" * 100_000),
+])
+def test_option_errors_from_a_source_quote_excerpts_of_the_entry_at_fault(option, value):
+    with pytest.raises(SourceError) as caught:
+        template_from_document({**SYSTEM, option: value}, "big.json")
+    message = str(caught.value)
+    assert message.startswith(f"big.json: option '{option}': got ")
+    assert len(message) < 400, message
 
 
 def test_systems_description_fits_for_any_number_of_systems():
