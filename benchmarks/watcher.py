@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -68,6 +70,9 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
                            Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
     env = server.env()
     env.update(QueueUrl=url, concurrency=str(concurrency), drainTimeout="5")
+    # As deployed: the template always gives the watcher task-scoped volumes to empty between jobs.
+    volume = tempfile.mkdtemp(prefix="watchbot-bench-volume-")
+    env["Volumes"] = volume
     watcher = subprocess.Popen([sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", command], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     finished = 0
@@ -103,6 +108,7 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
     memory = peak_mib(watcher.pid)
     watcher.terminate()
     watcher.wait(30)
+    shutil.rmtree(volume, ignore_errors=True)
     (start, cpu_start), (end, cpu_end) = marks[WARMUP], marks[messages]
     counted = messages - WARMUP
     return Result(name, concurrency, messages, counted / (end - start), 1000 * (cpu_end - cpu_start) / counted,

@@ -103,6 +103,16 @@ def test_a_fifo_watcher_only_decrypts_what_it_receives():
     assert list(statements) == [("WatchbotTaskRole", "WorkQueueKey")]
 
 
+def test_fifo_reduce_mode_may_also_generate_data_keys_for_the_parts_it_sends_to_its_queue():
+    statements = kms_statements(render(message_kms_key=KEY, fifo=True, reduce=True))
+    assert statements[("WatchbotTaskRole", "WorkQueuePartsKey")] == {
+        "Sid": "WorkQueuePartsKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": [KEY],
+        "Condition": {"StringEquals": {
+            "kms:ViaService": via("sqs"),
+            "kms:EncryptionContext:aws:sqs:arn": {"Fn::GetAtt": ["WatchbotQueue", "Arn"]}}}}
+    assert ("WatchbotTaskRole", "WorkQueueKey") in statements
+
+
 def test_the_webhook_publishes_through_sns_with_the_key():
     statements = kms_statements(render(message_kms_key=KEY, webhook=True))
     assert statements[("WatchbotWebhookRole", "WorkTopicKey")] == statements[("WatchbotTaskRole", "WorkTopicKey")]

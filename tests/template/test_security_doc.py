@@ -2,7 +2,8 @@
 test it cites exists.
 
 The templates are rendered for option sets that between them take every branch that writes a statement
-(standard and FIFO, reduce mode, webhook, Fargate with secrets, every key, topic publishers, the alarm topic).
+(standard and FIFO, reduce mode, webhook, Fargate with secrets, every key, topic publishers, the alarm topic,
+task protection).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ OPTION_SETS = [
     {"reduce": True, "webhook": True, **FARGATE, "secrets": SECRETS, "message_kms_key": KEY, "log_kms_key": KEY,
      "progress_table_kms_key": KEY, "topic_publishers": ["events.amazonaws.com"],
      "permissions": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::in/*"}]},
-    {"fifo": True, "message_kms_key": KEY},
+    {"fifo": True, "reduce": True, "message_kms_key": KEY},
     {},
 ]
 #: The task role's policy of the user's own ``permissions``: theirs, not listed.

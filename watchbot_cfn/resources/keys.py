@@ -30,11 +30,12 @@ from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 from watchbot_cfn.resources import policies
 
-__all__ = ["KEY_OPTIONS", "PLACEHOLDERS", "TABLE_KEY", "TOPIC_KEY", "QUEUE_KEY", "key_policy", "queue_key", "table_key",
-           "topic_key"]
+__all__ = ["KEY_OPTIONS", "PARTS_KEY", "PLACEHOLDERS", "QUEUE_KEY", "TABLE_KEY", "TOPIC_KEY", "key_policy", "parts_key",
+           "queue_key", "table_key", "topic_key"]
 
 #: Sids of the role statements.
 QUEUE_KEY = "WorkQueueKey"
+PARTS_KEY = "WorkQueuePartsKey"
 TOPIC_KEY = "WorkTopicKey"
 TABLE_KEY = "ProgressTableKey"
 #: The options that name a key, in the order the key policy snippet lists them.
@@ -54,6 +55,16 @@ def queue_key(options: Options, names: Names) -> Statement | None:
     if options.message_kms_key is None:
         return None
     return Statement(Sid=QUEUE_KEY, Effect=Allow, Action=[awacs.kms.Decrypt], Resource=[options.message_kms_key],
+                     Condition=_through("sqs", "aws:sqs:arn", GetAtt(names.queue, "Arn")))
+
+
+def parts_key(options: Options, names: Names) -> Statement | None:
+    """FIFO reduce mode sends a job's parts to the encrypted queue: SQS generates a data key for the sender
+    (and checks it with Decrypt, which :func:`queue_key` grants)."""
+    if options.message_kms_key is None or not (options.fifo and options.reduce):
+        return None
+    return Statement(Sid=PARTS_KEY, Effect=Allow, Action=[awacs.kms.GenerateDataKey],
+                     Resource=[options.message_kms_key],
                      Condition=_through("sqs", "aws:sqs:arn", GetAtt(names.queue, "Arn")))
 
 
