@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Regenerate the reference: {PROG} options --markdown > docs/options.md")
     options.add_argument("--markdown", action="store_true", help="print docs/options.md (Markdown tables)")
     options.set_defaults(handler=_options)
+
+    from watchbot_cfn.bundle.command import add_build_watcher
+
+    add_build_watcher(commands, PROG)
     return parser
 
 

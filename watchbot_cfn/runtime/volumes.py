@@ -1,13 +1,16 @@
 """Emptying the job volumes between jobs: contents go, mount points stay.
 
 The watcher's own message files may live inside a volume (``/tmp`` is the usual
-one and often the only writable place); they are kept.
+one and often the only writable place); they are kept. So are the files of a
+single-file watcher executable (``watchbot-cfn build-watcher``), which unpacks
+itself there and reads from them for as long as it runs.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterable
 
 from watchbot_cfn.runtime.logger import Logger
@@ -17,7 +20,7 @@ __all__ = ["clean_volumes"]
 
 def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logger | None = None) -> int:
     """Remove everything inside each volume except the ``keep`` paths; returns entries removed."""
-    kept = {os.path.realpath(path) for path in keep}
+    kept = {os.path.realpath(path) for path in [*keep, *executable_files()]}
     removed = 0
     for volume in volumes:
         try:
@@ -44,3 +47,14 @@ def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logg
                 if logger:
                     logger.notice(f"cannot remove {entry.path}: {error}", level="warning")
     return removed
+
+
+def executable_files() -> list[str]:
+    """What a frozen watcher runs from: its unpacked files and the directory of its program.
+
+    Under staticx the program itself sits in the directory staticx unpacked,
+    next to the C library it loads name-service modules from later.
+    """
+    if not getattr(sys, "frozen", False):
+        return []
+    return [path for path in (getattr(sys, "_MEIPASS", ""), os.path.dirname(sys.executable)) if path]
