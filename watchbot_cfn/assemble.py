@@ -22,6 +22,7 @@ from watchbot_cfn.resources import (
     iam,
     logs,
     metrics,
+    notifications,
     outputs,
     progress,
     queue,
@@ -31,6 +32,8 @@ from watchbot_cfn.resources import (
     topic,
     webhook,
 )
+
+__all__ = ["BUILDERS", "Refs", "WatchbotTemplate", "add", "template"]
 
 Builder = Callable[[Options, Names], Iterable[Any]]
 
@@ -44,6 +47,7 @@ BUILDERS: tuple[Builder, ...] = (
     service.build,
     scaling.build,
     metrics.build,
+    notifications.build,
     alarms.build,
     dashboard.build,
     progress.build,
@@ -79,19 +83,12 @@ class Refs:
             queue_name=GetAtt(names.queue, "QueueName"),
             dead_letter_queue_url=Ref(names.dead_letter_queue),
             dead_letter_queue_arn=GetAtt(names.dead_letter_queue, "Arn"),
-            notification_topic=notification_topic_ref(options, names),
+            notification_topic=notifications.topic_ref(options, names),
             task_role=Ref(names.task_role),
             task_role_arn=GetAtt(names.task_role, "Arn"),
             service=Ref(names.service),
             progress_table=Ref(names.progress_table) if options.reduce else None,
         )
-
-
-def notification_topic_ref(options: Options, names: Names) -> Any:
-    """The topic alarms go to: the user's own, or the one built for the email."""
-    if options.notification_topic is not None:
-        return options.notification_topic
-    return Ref(names.notification_topic)
 
 
 class WatchbotTemplate(Template):

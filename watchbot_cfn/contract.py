@@ -9,10 +9,28 @@ pattern.
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+__all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOUT", "DEFAULT_STOP_TIMEOUT",
+    "DRAIN_TIMEOUT", "ENV_CONCURRENCY", "ENV_DRAIN_TIMEOUT", "ENV_FIFO", "ENV_LOG_GROUP", "ENV_MAX_JOB_DURATION",
+    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_VISIBILITY_TIMEOUT",
+    "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EVENT_FAILURE", "EVENT_LOG", "EVENT_SUMMARY",
+    "EXIT_BAD_CONFIG", "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
+    "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LOG_GROUP", "MAX_JOB_DURATION",
+    "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY", "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES",
+    "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION", "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT",
+    "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED", "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL",
+    "SETTINGS", "SHUTDOWN_MARGIN", "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING",
+    "VISIBILITY", "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE",
+    "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT",
+    "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting", "SettingError",
+    "backoff_seconds", "plain_failure_text", "plain_line", "plain_summary_text", "stop_timeout_for",
+    "structured_line", "structured_summary_fields", "utc_timestamp", "volume_problem"]
 
 # --- Container environment (set by the template, read by the watcher) -------
 
@@ -25,12 +43,8 @@ ENV_VOLUMES = "Volumes"
 ENV_FIFO = "Fifo"
 ENV_STRUCTURED_LOGGING = "structuredLogging"
 ENV_PROGRESS_TABLE = "ProgressTable"
-#: Jobs one watcher runs at once (this project's addition; default 1).
 ENV_CONCURRENCY = "concurrency"
-#: Seconds the watcher lets running jobs finish after SIGTERM (this project's addition).
 ENV_DRAIN_TIMEOUT = "drainTimeout"
-#: Seconds a received message stays hidden; the watcher extends it while a job
-#: runs. Must equal the work queue's VisibilityTimeout (this project's addition).
 ENV_VISIBILITY_TIMEOUT = "visibilityTimeout"
 
 # --- Worker environment (per message) ---------------------------------------
@@ -83,12 +97,191 @@ def backoff_seconds(receive_count: int) -> int:
     return min(2 ** max(receive_count, 0), MAX_VISIBILITY)
 
 
+# --- Watcher settings: one row per container variable -------------------------
+#
+# The template writes these variables and the watcher reads them. Each row is
+# the one definition of a variable's name, kind, default and bounds: the
+# template derives the option's check, its docs and the names ``env`` may not
+# override from it; the runtime parses its environment with it. Adding a
+# setting is a row here, the code that uses it, and its tests.
+
+KIND_TEXT = "text"  # any non-empty string
+KIND_BOOL = "bool"  # true/false (also 1/0, yes/no, on/off when read)
+KIND_INT = "int"  # a whole number within bounds
+KIND_SECONDS = "seconds"  # a number of seconds (fractions allowed) within bounds
+KIND_PATHS = "paths"  # comma-separated absolute paths
+
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off", ""})
+
+
+class SettingError(ValueError):
+    """A container variable has a value the watcher cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One container variable: what the template may write and what the watcher accepts."""
+
+    env: str  # the variable's name in the container
+    kind: str  # one of the KIND_* values
+    doc: str  # one line for docs/runtime.md
+    default: Any = None  # what the watcher assumes when the variable is unset; None: required or unused
+    low: float | None = None
+    high: float | None = None
+    option: str | None = None  # the template option that writes it as is; None: derived or from a resource
+    attribute: str | None = None  # the watcher's WatcherConfig field; None: for the worker only
+    derived_from: str | None = None  # the option it is derived from, when it is not written as is
+
+    def problem(self, value: Any) -> str | None:
+        """Why a template-side value cannot be written here, or None when it can."""
+        if self.kind == KIND_BOOL:
+            return None if isinstance(value, bool) else "expected true or false"
+        if self.kind in (KIND_INT, KIND_SECONDS):
+            whole = self.kind == KIND_INT
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and isinstance(value, float)):
+                return f"expected {self.allowed}"
+            number = float(value)
+            if not math.isfinite(number):
+                return f"expected {self.allowed}"
+            if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+                return f"expected {self.allowed}"
+            return None
+        if self.kind == KIND_TEXT:
+            return None if isinstance(value, str) and value else "expected a non-empty string"
+        if self.kind == KIND_PATHS:
+            for path in value:
+                trouble = volume_problem(path)
+                if trouble:
+                    return trouble
+            return None
+        raise ValueError(f"unknown setting kind {self.kind!r}")
+
+    @property
+    def allowed(self) -> str:
+        """What the variable accepts, in words: the docs and both sides' errors say this."""
+        if self.kind == KIND_BOOL:
+            return "true or false"
+        if self.kind in (KIND_INT, KIND_SECONDS):
+            what = "a whole number" if self.kind == KIND_INT else "a number of seconds"
+            if self.low is not None and self.high is not None:
+                return f"{what} from {_figure(self.low)} to {_figure(self.high)}"
+            if self.low is not None:
+                return f"{what} of at least {_figure(self.low)}"
+            return what
+        if self.kind == KIND_PATHS:
+            return "comma-separated absolute paths, none of them /"
+        return "a non-empty string"
+
+    def format(self, value: Any) -> str:
+        """The container variable's text for a template-side value."""
+        if self.kind == KIND_BOOL:
+            return "true" if value else "false"
+        if self.kind == KIND_PATHS:
+            return ",".join(value)
+        return str(value)
+
+    def parse(self, raw: str | None) -> Any:
+        """The watcher's value for the variable's text; unset or blank gives the default."""
+        if self.kind == KIND_PATHS:
+            paths = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+            for path in paths:
+                trouble = volume_problem(path)
+                if trouble:
+                    raise SettingError(f"{self.env} entries must be {trouble}, got {path!r}")
+            return paths
+        if raw is None or raw.strip() == "":
+            return self.default
+        text = raw.strip()
+        if self.kind == KIND_BOOL:
+            if text.lower() in _TRUE_WORDS:
+                return True
+            if text.lower() in _FALSE_WORDS:
+                return False
+            raise SettingError(f"{self.env} must be true or false, got {raw!r}")
+        if self.kind == KIND_TEXT:
+            return text
+        try:
+            value: float = int(text) if self.kind == KIND_INT else float(text)
+        except ValueError:
+            kind = "a whole number" if self.kind == KIND_INT else "a number of seconds"
+            raise SettingError(f"{self.env} must be {kind}, got {raw!r}") from None
+        if self.problem(value) is not None:
+            raise SettingError(f"{self.env} must be between {_figure(self.low)} and {_figure(self.high)}, "
+                               f"got {raw!r}")
+        return value
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def volume_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a volume the watcher empties, or None.
+
+    A volume is emptied between jobs, so it must be an absolute path that is
+    not the filesystem root however it is spelled (``//``, ``/a/..``).
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "absolute paths other than /"
+    if os.path.normpath(path) in ("/", "//"):
+        return "absolute paths other than /"
+    return None
+
+
+#: Seconds ECS waits after SIGTERM at most (Fargate's and EC2's StopTimeout limit).
+MAX_STOP_TIMEOUT = 120
+
+QUEUE_URL = Setting(ENV_QUEUE_URL, KIND_TEXT, "URL of the work queue the watcher polls.", attribute="queue_url")
+LOG_GROUP = Setting(ENV_LOG_GROUP, KIND_TEXT, "Name of the system's log group (for the worker and tools).")
+WORK_TOPIC = Setting(ENV_WORK_TOPIC, KIND_TEXT, "ARN of the SNS topic that feeds the queue (standard queues "
+                     "only), so a worker can publish follow-up messages.")
+PROGRESS_TABLE = Setting(ENV_PROGRESS_TABLE, KIND_TEXT, "Reduce mode: the progress table, for the worker's "
+                         "progress client.")
+VOLUMES = Setting(ENV_VOLUMES, KIND_PATHS, "Task-scoped paths whose contents the watcher removes between jobs (the "
+                  "directories stay: they are mount points); never a path bound from the host.", default=(),
+                  attribute="volumes", derived_from="mounts")
+WRITABLE_FILESYSTEM = Setting(ENV_WRITABLE_FILESYSTEM, KIND_BOOL, "The root filesystem is writable: the watcher "
+                              "runs one job, then exits so the next job gets a fresh container.", default=False,
+                              option="writable_filesystem", attribute="writable_filesystem")
+MAX_JOB_DURATION_SETTING = Setting(ENV_MAX_JOB_DURATION, KIND_SECONDS, "Seconds after which a job's whole process "
+                                   "tree is killed and its message returned (0 = no limit).", default=0, low=0,
+                                   high=MAX_JOB_DURATION, option="max_job_duration", attribute="max_job_duration")
+FIFO = Setting(ENV_FIFO, KIND_BOOL, "The work queue is FIFO (also assumed when the queue URL ends in .fifo).",
+               default=False, option="fifo", attribute="fifo")
+STRUCTURED_LOGGING = Setting(ENV_STRUCTURED_LOGGING, KIND_BOOL, "Write JSON log lines instead of plain text.",
+                             default=False, option="structured_logging", attribute="structured_logging")
+CONCURRENCY = Setting(ENV_CONCURRENCY, KIND_INT, "Jobs one watcher runs at once.", default=1, low=1, high=100,
+                      option="concurrency", attribute="concurrency")
+DRAIN_TIMEOUT = Setting(ENV_DRAIN_TIMEOUT, KIND_SECONDS, "Seconds running jobs may finish after SIGTERM before "
+                        "they are stopped and their messages returned.", default=DEFAULT_DRAIN_TIMEOUT,
+                        low=0, high=MAX_STOP_TIMEOUT - SHUTDOWN_MARGIN, option="drain_timeout",
+                        attribute="drain_timeout")
+VISIBILITY = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received message stays hidden; equals the work "
+                     "queue's VisibilityTimeout, and the watcher extends it while a job runs.",
+                     default=VISIBILITY_TIMEOUT, low=1, high=MAX_VISIBILITY, option="visibility_timeout",
+                     attribute="visibility_timeout")
+
+#: Every container variable the template sets for the watcher, in the order it writes them.
+SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION_SETTING,
+                                 VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY,
+                                 PROGRESS_TABLE)
+
+
 # --- Log lines --------------------------------------------------------------
 
 SOURCE_WATCHER = "watcher"
 SOURCE_WORKER = "worker"
 #: Every plain line that reports a failed job contains this marker.
 FAILURE_MARKER = "[failure]"
+#: How a job ended, as the summary line says it (exit 0, 3, 4, anything else).
+OUTCOME_SUCCESS = "success"
+OUTCOME_REJECTED = "rejected"
+OUTCOME_NOOP = "noop"
+OUTCOME_FAILURE = "failure"
+OUTCOME_BY_EXIT = {EXIT_SUCCESS: OUTCOME_SUCCESS, EXIT_REJECTED: OUTCOME_REJECTED, EXIT_NOOP: OUTCOME_NOOP}
 #: Structured ``event`` values.
 EVENT_FAILURE = "failure"
 EVENT_SUMMARY = "summary"
@@ -99,7 +292,7 @@ EVENT_LOG = "log"
 class JobSummary:
     """What the watcher reports once per finished job; feeds three metrics."""
 
-    outcome: str  # success | rejected | noop | failure
+    outcome: str  # one of the OUTCOME_* words
     exit_code: int | None  # None when killed by a signal or never started
     duration: int  # ms the job ran
     receives: int  # ApproximateReceiveCount
@@ -146,6 +339,12 @@ def structured_summary_fields(summary: JobSummary) -> dict[str, Any]:
 
 # --- Metric filters (CloudWatch Logs filter syntax) -------------------------
 
+#: Log metrics: a system's metric is named ``<metric>-<stack>-<prefix>`` (naming.py).
+METRIC_WORKER_ERRORS = "WorkerErrors"
+METRIC_WORKER_DURATION = "WorkerDuration"
+METRIC_MESSAGE_RECEIVES = "MessageReceives"
+METRIC_RESPONSE_DURATION = "ResponseDuration"
+
 @dataclass(frozen=True)
 class MetricFilterSpec:
     """One metric, with the pattern and value for each log mode."""
@@ -167,13 +366,13 @@ _PLAIN_FAILURE_FIELDS = (f"[time, source=*{SOURCE_WATCHER}*, message_id, "
                          f"marker=*{FAILURE_MARKER.strip('[]')}*, ...]")
 
 METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
-    MetricFilterSpec("WorkerErrors", _PLAIN_FAILURE_FIELDS, "1",
+    MetricFilterSpec(METRIC_WORKER_ERRORS, _PLAIN_FAILURE_FIELDS, "1",
                      f'{{ $.event = "{EVENT_FAILURE}" }}', "1", "Count"),
-    MetricFilterSpec("WorkerDuration", _PLAIN_SUMMARY_FIELDS, "$duration",
+    MetricFilterSpec(METRIC_WORKER_DURATION, _PLAIN_SUMMARY_FIELDS, "$duration",
                      f'{{ $.event = "{EVENT_SUMMARY}" && $.duration = * }}', "$.duration", "Milliseconds"),
-    MetricFilterSpec("MessageReceives", _PLAIN_SUMMARY_FIELDS, "$receives",
+    MetricFilterSpec(METRIC_MESSAGE_RECEIVES, _PLAIN_SUMMARY_FIELDS, "$receives",
                      f'{{ $.event = "{EVENT_SUMMARY}" && $.receives = * }}', "$.receives", "Count"),
-    MetricFilterSpec("ResponseDuration", _PLAIN_SUMMARY_FIELDS, "$response_duration",
+    MetricFilterSpec(METRIC_RESPONSE_DURATION, _PLAIN_SUMMARY_FIELDS, "$response_duration",
                      f'{{ $.event = "{EVENT_SUMMARY}" && $.response_duration = * }}', "$.response_duration",
                      "Milliseconds"),
 )

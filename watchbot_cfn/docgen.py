@@ -7,12 +7,12 @@ drift. Regenerate with ``watchbot-cfn options --markdown > docs/options.md``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GROUP_TITLES", "OptionDoc", "format_default", "option_docs", "options_markdown", "options_text"]
+__all__ = ["GROUP_TITLES", "REGENERATE", "SETTINGS_END", "SETTINGS_START", "OptionDoc", "format_default",
+           "option_docs", "options_markdown", "options_text", "settings_markdown", "with_settings_table"]
 
 REGENERATE = "watchbot-cfn options --markdown > docs/options.md"
 
@@ -35,21 +35,17 @@ class OptionDoc:
     default: str  # as written in a TOML source file; "required" when there is none
     legacy: str | None
     intrinsic: bool
+    allowed: str  # what the option accepts, read from its constraint
+    capacities: str  # "" when it applies to every capacity
 
     @property
     def required(self) -> bool:
         return self.default == "required"
 
 
-def format_default(spec: dataclasses.Field) -> str:
+def format_default(value: Any, required: bool = False) -> str:
     """The default as a TOML reader would write it: ``true``, ``"EC2"``, ``[]``."""
-    if spec.default is not dataclasses.MISSING:
-        value: Any = spec.default
-    elif spec.default_factory is not dataclasses.MISSING:
-        value = spec.default_factory()
-    else:
-        return "required"
-    return _toml_literal(value)
+    return "required" if required else _toml_literal(value)
 
 
 def _toml_literal(value: Any) -> str:
@@ -70,12 +66,13 @@ def _toml_literal(value: Any) -> str:
 
 def option_docs() -> list[OptionDoc]:
     """Every option, in declaration order."""
-    from watchbot_cfn.options import option_specs
+    from watchbot_cfn.options import CAPACITIES, option_specs
 
     return [
-        OptionDoc(name=spec.name, group=spec.metadata.get("group", "core"), doc=spec.metadata.get("doc", ""),
-                  default=format_default(spec), legacy=spec.metadata.get("legacy"),
-                  intrinsic=bool(spec.metadata.get("intrinsic")))
+        OptionDoc(name=spec.name, group=spec.group, doc=spec.doc,
+                  default=format_default(spec.default, spec.required), legacy=spec.legacy,
+                  intrinsic=spec.intrinsic, allowed=spec.accepts.allowed,
+                  capacities="" if set(spec.capacities) == set(CAPACITIES) else " or ".join(spec.capacities))
         for spec in option_specs()
     ]
 
@@ -111,19 +108,51 @@ def options_markdown() -> str:
         "- **Default**: as you would write it in TOML; *required* options have none, *unset* ones are "
         "derived or left out of the template. "
         "One of `notification_email` or `notification_topic` is also required.",
+        "- **Allowed**: what the option accepts; options that set a watcher variable accept exactly what "
+        "the watcher does (docs/runtime.md lists those variables).",
         "",
     ]
     for group, members in _grouped(docs).items():
         lines += [f"## {_title(group)}", "",
-                  "| Option | Original name | Default | Intrinsic | Description |",
-                  "|---|---|---|---|---|"]
+                  "| Option | Original name | Default | Intrinsic | Allowed | Description |",
+                  "|---|---|---|---|---|---|"]
         for doc in members:
             legacy = f"`{doc.legacy}`" if doc.legacy else ""
             default = {"required": "*required*", "none": "*unset*"}.get(doc.default, f"`{_cell(doc.default)}`")
+            description = doc.doc + (f" Applies to {doc.capacities} capacity only." if doc.capacities else "")
             lines.append(f"| `{doc.name}` | {legacy} | {default} | {'yes' if doc.intrinsic else 'no'} "
-                         f"| {_cell(doc.doc)} |")
+                         f"| {_cell(doc.allowed)} | {_cell(description)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+SETTINGS_START = "<!-- settings table: generated from watchbot_cfn/contract.py -->"
+SETTINGS_END = "<!-- end of settings table -->"
+
+
+def settings_markdown() -> str:
+    """The container-variable table of docs/runtime.md, from ``contract.SETTINGS``."""
+    from watchbot_cfn import contract
+
+    lines = [SETTINGS_START, "", "| variable | set from | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for row in contract.SETTINGS:
+        option = row.option or row.derived_from
+        source = f"option `{option}`" if option else "the stack's resources"
+        if row.kind == contract.KIND_PATHS:
+            default = "empty"
+        elif row.default is None:
+            default = "required" if row.attribute else ""
+        else:
+            default = f"`{row.format(row.default)}`"
+        lines.append(f"| `{row.env}` | {source} | {default} | {_cell(row.allowed)} | {_cell(row.doc)} |")
+    lines += ["", SETTINGS_END]
+    return "\n".join(lines)
+
+
+def with_settings_table(document: str) -> str:
+    """``document`` (docs/runtime.md) with its settings table regenerated."""
+    start, end = document.index(SETTINGS_START), document.index(SETTINGS_END) + len(SETTINGS_END)
+    return document[:start] + settings_markdown() + document[end:]
 
 
 def options_text() -> str:
@@ -133,7 +162,7 @@ def options_text() -> str:
         lines.append(f"{_title(group)}:")
         width = max(len(doc.name) for doc in members)
         for doc in members:
-            extras = [f"default {doc.default}" if not doc.required else "required"]
+            extras = [f"default {doc.default}" if not doc.required else "required", doc.allowed]
             if doc.legacy and doc.legacy != doc.name:
                 extras.append(f"was {doc.legacy}")
             if doc.intrinsic:

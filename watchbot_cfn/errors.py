@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["MergeConflictError", "OptionsError", "SourceError", "WatchbotError"]
+
 
 class WatchbotError(Exception):
     """Base of every error this package raises on purpose."""

@@ -11,13 +11,9 @@ from typing import Any
 
 from troposphere import AWSHelperFn
 
-INTRINSIC_KEYS = frozenset(
-    {
-        "Ref", "Condition", "Fn::Base64", "Fn::Cidr", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs",
-        "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Sub", "Fn::Transform",
-        "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Fn::Length", "Fn::ToJsonString",
-    }
-)
+from watchbot_cfn.cfn import INTRINSIC_FUNCTIONS
+
+__all__ = ["RawIntrinsic", "Verbatim", "as_cfn", "is_intrinsic", "is_intrinsic_dict"]
 
 
 class RawIntrinsic(AWSHelperFn):
@@ -30,8 +26,18 @@ class RawIntrinsic(AWSHelperFn):
         return f"RawIntrinsic({self.data!r})"
 
 
+class Verbatim(AWSHelperFn):
+    """CloudFormation given as plain, already checked data (a placement object, say), written as is."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Verbatim({self.data!r})"
+
+
 def is_intrinsic_dict(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_KEYS
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in INTRINSIC_FUNCTIONS
 
 
 def is_intrinsic(value: Any) -> bool:

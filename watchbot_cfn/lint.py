@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["DEFAULT_REGIONS", "Finding", "lint"]
+
 DEFAULT_REGIONS = ("us-east-1",)
 
 

@@ -28,26 +28,16 @@ from typing import Any
 
 from troposphere import Template, encode_to_dict
 
+from watchbot_cfn.cfn import KEYED_SECTIONS, SECTIONS
 from watchbot_cfn.errors import MergeConflictError
 
-__all__ = ["merge", "MAX_DESCRIPTION"]
+__all__ = ["MAX_DESCRIPTION", "merge"]
 
 #: CloudFormation's limit on a template description, in characters.
 MAX_DESCRIPTION = 1024
 
-#: CloudFormation section -> troposphere Template attribute, for keyed sections.
-_KEYED = {
-    "Parameters": "parameters",
-    "Mappings": "mappings",
-    "Conditions": "conditions",
-    "Resources": "resources",
-    "Outputs": "outputs",
-    "Rules": "rules",
-}
-
-KNOWN_SECTIONS = frozenset(
-    {"AWSTemplateFormatVersion", "Description", "Metadata", "Transform", "Globals", *_KEYED}
-)
+#: CloudFormation section -> troposphere Template attribute (its name in lowercase), for keyed sections.
+_KEYED = {section: section.lower() for section in KEYED_SECTIONS}
 
 
 def merge(*templates: Template | Mapping[str, Any], description: str | None = None) -> Template:
@@ -100,7 +90,7 @@ def _sections(part: Template | Mapping[str, Any]) -> dict[str, Any]:
         }
     if not isinstance(part, Mapping):
         raise TypeError(f"merge() takes troposphere Templates or dicts, not {type(part).__name__}")
-    unknown = sorted(set(part) - KNOWN_SECTIONS)
+    unknown = sorted(set(part) - SECTIONS)
     if unknown:
         raise ValueError(f"not a CloudFormation template section: {', '.join(unknown)}")
     for section in _KEYED:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from troposphere import Sub
 
+__all__ = ["Names"]
+
 
 @dataclass(frozen=True)
 class Names:
@@ -154,6 +156,26 @@ class Names:
     def log_group_name(self) -> Sub:
         return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
 
+    @property
+    def dashboard_name(self) -> Sub:
+        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+
+    @property
+    def webhook_api_name(self) -> Sub:
+        return Sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
+
+    def scaling_policy_name(self, direction: str) -> str:
+        """``<prefix>-scale-out`` / ``<prefix>-scale-in``: unique per scalable target, which is per system."""
+        return f"{self.prefix}-scale-{direction}"
+
+    @property
+    def progress_table_policy_name(self) -> str:
+        return f"{self.prefix}-progress-table"
+
+    def metric_name_text(self, metric: str) -> str:
+        """The metric name as ``Fn::Sub`` text, for places (the dashboard body) that embed it."""
+        return f"{metric}-${{AWS::StackName}}-{self.prefix}"
+
     def metric_name(self, metric: str) -> Sub:
         """Log metrics carry stack and prefix so two systems never share a metric."""
-        return Sub(f"{metric}-${{AWS::StackName}}-{self.prefix}")
+        return Sub(self.metric_name_text(metric))

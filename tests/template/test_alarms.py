@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.templates import REQUIRED, options, rendered
-from watchbot_cfn.resources import alarms
+from watchbot_cfn.resources import alarms, notifications
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "alarms.md"
 
@@ -85,7 +85,7 @@ def test_dead_letter_alarm_false_drops_only_that_alarm():
 
 
 def test_an_email_gets_a_topic_with_an_email_subscription_and_every_alarm_notifies_it():
-    built = rendered(alarms.build, prefix="Thumbs", notification_email="ops@example.com")
+    built = rendered(notifications.build, prefix="Thumbs", notification_email="ops@example.com")
     topic = built["ThumbsNotificationTopic"]
     assert topic["Type"] == "AWS::SNS::Topic"
     assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": "ops@example.com"}]
@@ -96,8 +96,9 @@ def test_an_email_gets_a_topic_with_an_email_subscription_and_every_alarm_notifi
 def test_a_given_topic_receives_the_alarms_and_no_topic_is_built():
     given = {key: value for key, value in REQUIRED.items() if key != "notification_email"}
     arn = "arn:aws:sns:us-east-1:123456789012:ops"
-    built = rendered(alarms.build, **{**given, "notification_email": None, "notification_topic": arn})
-    assert "WatchbotNotificationTopic" not in built
+    given = {**given, "notification_email": None, "notification_topic": arn}
+    assert rendered(notifications.build, **given) == {}
+    built = rendered(alarms.build, **given)
     assert all(r["Properties"]["AlarmActions"] == [arn] for r in built.values())
 
 

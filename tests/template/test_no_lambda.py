@@ -15,19 +15,21 @@ from hypothesis import strategies as st
 from troposphere import Parameter
 
 import watchbot_cfn
+from tests.support.strategies import INTRINSIC_PARAMETERS, valid_values
 from tests.support.templates import FARGATE, REQUIRED, walk
 from watchbot_cfn.lint import lint
+from watchbot_cfn.options import spec
+from watchbot_cfn.rules import MAX_ALARM_WINDOW
 
 FORBIDDEN_PREFIXES = ("AWS::Lambda::", "AWS::Events::", "AWS::Scheduler::", "AWS::Serverless::", "Custom::",
                       "AWS::CloudFormation::CustomResource")
-PARAMETERS = {"MaxSize": "Number", "MinSize": "Number", "Cluster": "String", "AlarmEmail": "String",
-              "ScalingRole": "String"}
+PARAMETERS = dict(INTRINSIC_PARAMETERS.values())
 
 
 def render(options: dict[str, Any]) -> dict[str, Any]:
     built = watchbot_cfn.template(**options)
-    used = {value["Ref"] for value in walk(options) if isinstance(value, dict) and "Ref" in value}
-    for name in sorted(used):
+    used = {value["Ref"] for value in walk(built.to_dict()) if isinstance(value, dict) and "Ref" in value}
+    for name in sorted(used & set(PARAMETERS)):
         built.add_parameter(Parameter(name, Type=PARAMETERS[name]))
     return built.to_dict()
 
@@ -39,31 +41,18 @@ def scaling_and_alarm_options(draw: st.DrawFn) -> dict[str, Any]:
         options["max_size"] = {"Ref": "MaxSize"}
         options["min_size"] = draw(st.one_of(st.integers(0, 10), st.just({"Ref": "MinSize"})))
     else:
-        options["max_size"] = draw(st.integers(0, 10_000))
+        options["max_size"] = draw(st.integers(0, spec("max_size").accepts.high))
         options["min_size"] = draw(st.integers(0, options["max_size"]))
-    options["scaling_mode"] = draw(st.sampled_from(["queue-depth", "backlog-per-task"]))
-    optional = {
-        "autoscaling_role_arn": st.sampled_from(["arn:aws:iam::123456789012:role/scaler", {"Ref": "ScalingRole"}]),
-        "scale_out_step": st.integers(1, 10_000),
-        "scale_out_cooldown": st.integers(0, 86_400),
-        "scale_in_cooldown": st.integers(0, 86_400),
-        "scale_out_period": st.sampled_from([60, 120, 300, 900]),
-        "scale_in_idle_minutes": st.integers(1, 1440),
-        "target_latency": st.integers(1, 86_400),
-        "typical_job_duration": st.integers(1, 86_400),
-        "concurrency": st.integers(1, 100),
-        "cluster": st.sampled_from(["arn:aws:ecs:us-east-1:123456789012:cluster/jobs", {"Ref": "Cluster"}]),
-        "error_threshold": st.integers(0, 1000),
-        "alarm_periods": st.integers(1, 288),
-        "dead_letter_alarm": st.booleans(),
-        "dashboard": st.booleans(),
-        "structured_logging": st.booleans(),
-        "reduce": st.booleans(),
-        "prefix": st.sampled_from(["Watchbot", "Thumbs", "A1"]),
-    }
-    for name, strategy in optional.items():
+    options["scaling_mode"] = draw(valid_values(spec("scaling_mode")))
+    optional = ["autoscaling_role_arn", "scale_out_step", "scale_out_cooldown", "scale_in_cooldown",
+                "scale_out_period", "scale_in_idle_minutes", "target_latency", "typical_job_duration", "concurrency",
+                "cluster", "error_threshold", "alarm_periods", "dead_letter_alarm", "dashboard", "structured_logging",
+                "reduce", "prefix"]
+    for name in optional:
         if draw(st.booleans()):
-            options[name] = draw(strategy)
+            options[name] = draw(valid_values(spec(name)))
+    if options.get("alarm_periods", 0) * spec("alarm_period").default > MAX_ALARM_WINDOW:
+        del options["alarm_periods"]  # the window rule is tested in test_options.py
     if draw(st.booleans()):
         options.pop("notification_email")
         options["notification_topic"] = "arn:aws:sns:us-east-1:123456789012:ops"

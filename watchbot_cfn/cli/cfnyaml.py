@@ -15,18 +15,9 @@ from typing import Any
 import yaml
 from yaml import YAMLError
 
+from watchbot_cfn.cfn import SHORT_FORMS
+
 __all__ = ["YAMLError", "dump_yaml", "load_yaml"]
-
-#: Short-form tag -> long-form key.
-SHORT_FORMS = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    **{name: f"Fn::{name}" for name in (
-        "Base64", "Cidr", "FindInMap", "GetAtt", "GetAZs", "ImportValue", "Join", "Select", "Split",
-        "Sub", "Transform", "If", "Equals", "And", "Or", "Not", "Length", "ToJsonString",
-    )},
-}
-
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader plus CloudFormation's short-form tags."""

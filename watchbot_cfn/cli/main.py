@@ -12,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+__all__ = ["build_parser", "main"]
+
 PROG = "watchbot-cfn"
 EXIT_OK = 0
 EXIT_FAILED = 1  # bad input, or lint findings
@@ -67,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "whether intrinsics are accepted, and what it does.",
         epilog=f"Regenerate the reference: {PROG} options --markdown > docs/options.md")
     options.add_argument("--markdown", action="store_true", help="print docs/options.md (Markdown tables)")
+    options.add_argument("--settings", action="store_true",
+                         help="print the container variables the template sets and the watcher reads (Markdown)")
     options.set_defaults(handler=_options)
 
     from watchbot_cfn.bundle.command import add_build_watcher
@@ -132,9 +136,12 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> int:
-    from watchbot_cfn.docgen import options_markdown, options_text
+    from watchbot_cfn.docgen import options_markdown, options_text, settings_markdown
 
-    sys.stdout.write(options_markdown() if args.markdown else options_text())
+    if args.settings:
+        sys.stdout.write(settings_markdown() + "\n")
+    else:
+        sys.stdout.write(options_markdown() if args.markdown else options_text())
     return EXIT_OK
 
 

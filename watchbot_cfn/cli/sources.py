@@ -28,6 +28,7 @@ from typing import Any
 
 from troposphere import Template
 
+from watchbot_cfn.cfn import SECTIONS
 from watchbot_cfn.errors import MergeConflictError, OptionsError, SourceError, WatchbotError
 
 __all__ = ["DOCUMENT_SUFFIXES", "load_document", "load_source", "parse_document", "template_from_document"]
@@ -35,8 +36,6 @@ __all__ = ["DOCUMENT_SUFFIXES", "load_document", "load_source", "parse_document"
 DOCUMENT_SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 DEFAULT_ATTRIBUTE = "template"
 SYSTEMS_KEY = "systems"
-CFN_SECTIONS = frozenset({"AWSTemplateFormatVersion", "Description", "Parameters", "Conditions", "Mappings",
-                          "Resources", "Outputs", "Metadata", "Transform", "Rules"})
 
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -135,12 +134,12 @@ def template_from_document(data: dict[str, Any], origin: str) -> Template:
     bad_keys = [key for key in data if not isinstance(key, str)]
     if bad_keys:
         raise SourceError(origin, f"keys must be option or section names, not {bad_keys[0]!r}")
-    sections = {key: value for key, value in data.items() if key in CFN_SECTIONS}
+    sections = {key: value for key, value in data.items() if key in SECTIONS}
     for key in data:
-        if key not in CFN_SECTIONS and key[:1].isupper():
+        if key not in SECTIONS and key[:1].isupper():
             raise SourceError(origin, f"unknown CloudFormation section {key!r}; "
-                                      f"allowed: {', '.join(sorted(CFN_SECTIONS))}")
-    options = {key: value for key, value in data.items() if key not in CFN_SECTIONS and key != SYSTEMS_KEY}
+                                      f"allowed: {', '.join(sorted(SECTIONS))}")
+    options = {key: value for key, value in data.items() if key not in SECTIONS and key != SYSTEMS_KEY}
     systems = _system_tables(data.get(SYSTEMS_KEY), options, origin)
     built: list[Template] = []
     for label, table in systems:

@@ -4,7 +4,7 @@ One table (``ALARMS``) says, per alarm, which metric it watches and which
 options set its threshold, period and evaluation count, so the defaults live
 in ``options.py`` only. Each description links to its runbook section in
 docs/alarms.md. Actions go to the user's topic, or to the email topic built by
-``notifications``.
+``notifications`` (a builder of its own).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 from troposphere.cloudwatch import Alarm, MetricDimension
 
+from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options
+from watchbot_cfn.options import ALARM_OPTIONS, AlarmOptions, Options
 from watchbot_cfn.resources import dimensions as dim
 from watchbot_cfn.resources import notifications
 
@@ -35,10 +36,11 @@ class AlarmSpec:
     source: Source
     statistic: str
     comparison: str
-    threshold_option: str
-    period_option: str
-    evaluation_periods_option: str
-    enabled_option: str | None = None
+
+    @property
+    def tuned_by(self) -> AlarmOptions:
+        """The options that set its threshold, period and evaluation count (declared in options.py)."""
+        return ALARM_OPTIONS[self.metric]
 
     @property
     def anchor(self) -> str:
@@ -63,17 +65,15 @@ def _service(metric_name: str) -> Source:
 
 
 ALARMS: tuple[AlarmSpec, ...] = (
-    AlarmSpec("WorkerErrors", "failed jobs per period", _log_metric("WorkerErrors"), "Sum",
-              "GreaterThanThreshold", "error_threshold", "error_period", "error_evaluation_periods"),
-    AlarmSpec("QueueSize", "visible messages in the work queue", _queue, "Average",
-              "GreaterThanThreshold", "alarm_threshold", "alarm_period", "alarm_periods"),
+    AlarmSpec("WorkerErrors", "failed jobs per period", _log_metric(contract.METRIC_WORKER_ERRORS), "Sum",
+              "GreaterThanThreshold"),
+    AlarmSpec("QueueSize", "visible messages in the work queue", _queue, "Average", "GreaterThanThreshold"),
     AlarmSpec("DeadLetterQueueSize", "visible messages in the dead-letter queue", _dead_letter_queue, "Maximum",
-              "GreaterThanOrEqualToThreshold", "dead_letter_alarm_threshold", "dead_letter_alarm_period",
-              "dead_letter_alarm_evaluation_periods", enabled_option="dead_letter_alarm"),
+              "GreaterThanOrEqualToThreshold"),
     AlarmSpec("MemoryUtilization", "service memory utilisation (%)", _service("MemoryUtilization"), "Average",
-              "GreaterThanThreshold", "memory_threshold", "memory_period", "memory_evaluation_periods"),
+              "GreaterThanThreshold"),
     AlarmSpec("CpuUtilization", "service CPU utilisation (%)", _service("CPUUtilization"), "Average",
-              "GreaterThanThreshold", "cpu_threshold", "cpu_period", "cpu_evaluation_periods"),
+              "GreaterThanThreshold"),
 )
 
 _COMPARISON_TEXT = {"GreaterThanThreshold": "above", "GreaterThanOrEqualToThreshold": "at or above"}
@@ -84,25 +84,16 @@ def runbook_link(options: Options, spec: AlarmSpec) -> str:
 
 
 def build(options: Options, names: Names) -> list[Any]:
-    resources: list[Any] = list(notifications.build(options, names))
-    notify = _notification_topic(options, names)
-    for spec in ALARMS:
-        if spec.enabled_option is None or getattr(options, spec.enabled_option):
-            resources.append(_alarm(options, names, spec, notify))
-    return resources
-
-
-def _notification_topic(options: Options, names: Names) -> Any:
-    from watchbot_cfn.assemble import notification_topic_ref  # assemble imports this module
-
-    return notification_topic_ref(options, names)
+    notify = notifications.topic_ref(options, names)
+    return [_alarm(options, names, spec, notify) for spec in ALARMS
+            if spec.tuned_by.enabled is None or getattr(options, spec.tuned_by.enabled)]
 
 
 def _alarm(options: Options, names: Names, spec: AlarmSpec, notify: Any) -> Alarm:
     namespace, metric_name, dimensions = spec.source(options, names)
-    threshold = getattr(options, spec.threshold_option)
-    period = getattr(options, spec.period_option)
-    periods = getattr(options, spec.evaluation_periods_option)
+    threshold = getattr(options, spec.tuned_by.threshold)
+    period = getattr(options, spec.tuned_by.period)
+    periods = getattr(options, spec.tuned_by.evaluation_periods)
     description = (f"Watchbot {names.prefix}: {spec.what} {_COMPARISON_TEXT[spec.comparison]} {threshold} "
                    f"for {periods} period(s) of {period} s. What to do: {runbook_link(options, spec)}")
     alarm = Alarm(

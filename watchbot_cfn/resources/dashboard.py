@@ -14,6 +14,7 @@ from typing import Any
 from troposphere import GetAtt, Sub
 from troposphere.cloudwatch import Dashboard
 
+from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 from watchbot_cfn.resources import dimensions as dim
@@ -31,7 +32,7 @@ def build(options: Options, names: Names) -> list[Any]:
     return [
         Dashboard(
             names.dashboard,
-            DashboardName=Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{names.prefix}"),
+            DashboardName=names.dashboard_name,
             DashboardBody=body(options, names),
         )
     ]
@@ -51,8 +52,7 @@ def body(options: Options, names: Names) -> Sub:
 
 def widgets(options: Options, names: Names) -> list[dict[str, Any]]:
     def log_metric(metric: str, stat: str, label: str) -> list[Any]:
-        # ``${AWS::StackName}`` resolves inside Fn::Sub like Names.metric_name does.
-        return [options.metric_namespace, f"{metric}-${{AWS::StackName}}-{names.prefix}",
+        return [options.metric_namespace, names.metric_name_text(metric),
                 {"stat": stat, "label": label}]
 
     def queue(name: str, metric: str, label: str) -> list[Any]:
@@ -68,20 +68,20 @@ def widgets(options: Options, names: Names) -> list[dict[str, Any]]:
             queue("QueueName", dim.IN_FLIGHT, "In flight"),
         ]),
         ("Dead-letter queue: visible messages", [queue("DeadLetterQueueName", dim.VISIBLE, "Dead letters")]),
-        ("Worker errors (failed jobs)", [log_metric("WorkerErrors", "Sum", "Failed jobs")]),
+        ("Worker errors (failed jobs)", [log_metric(contract.METRIC_WORKER_ERRORS, "Sum", "Failed jobs")]),
         ("Job duration (ms)", [
-            log_metric("WorkerDuration", "Average", "Average"),
-            log_metric("WorkerDuration", "p90", "p90"),
-            log_metric("WorkerDuration", "Maximum", "Maximum"),
+            log_metric(contract.METRIC_WORKER_DURATION, "Average", "Average"),
+            log_metric(contract.METRIC_WORKER_DURATION, "p90", "p90"),
+            log_metric(contract.METRIC_WORKER_DURATION, "Maximum", "Maximum"),
         ]),
         ("Response time, sent to finished (ms)", [
-            log_metric("ResponseDuration", "Average", "Average"),
-            log_metric("ResponseDuration", "p90", "p90"),
-            log_metric("ResponseDuration", "Maximum", "Maximum"),
+            log_metric(contract.METRIC_RESPONSE_DURATION, "Average", "Average"),
+            log_metric(contract.METRIC_RESPONSE_DURATION, "p90", "p90"),
+            log_metric(contract.METRIC_RESPONSE_DURATION, "Maximum", "Maximum"),
         ]),
         ("Receives per message", [
-            log_metric("MessageReceives", "Average", "Average"),
-            log_metric("MessageReceives", "Maximum", "Maximum"),
+            log_metric(contract.METRIC_MESSAGE_RECEIVES, "Average", "Average"),
+            log_metric(contract.METRIC_MESSAGE_RECEIVES, "Maximum", "Maximum"),
         ]),
         ("Running tasks (needs Container Insights)", [
             service(dim.ECS_INSIGHTS, dim.RUNNING_TASKS, "Average", "Running"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import AWSHelperFn, GetAtt, Join, Ref, Select, Split
+from troposphere import GetAtt, Join, Ref, Select, Split
 from troposphere.cloudwatch import MetricDimension
 
 from watchbot_cfn.naming import Names
@@ -45,9 +45,10 @@ def cluster_name(options: Options, names: Names) -> Any:
     name is read from the service ARN (``arn:...:service/<cluster>/<service>``,
     the long ARN format every account uses).
     """
-    if isinstance(options.cluster, AWSHelperFn):
+    cluster = options.literal("cluster")
+    if cluster is None:
         return Select(1, Split("/", Ref(names.service)))
-    return options.cluster.rsplit("/", 1)[-1] if options.cluster.startswith("arn:") else options.cluster
+    return cluster.rsplit("/", 1)[-1] if cluster.startswith("arn:") else cluster
 
 
 def service_name(names: Names) -> GetAtt:

@@ -10,6 +10,7 @@ mode the progress builder attaches the table's permissions to this role.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -19,18 +20,16 @@ import awacs.secretsmanager
 import awacs.sns
 import awacs.sqs
 import awacs.ssm
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
-from troposphere import AWSHelperFn, GetAtt, Ref, Sub
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Ref, Sub, encode_to_dict
 from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 
 __all__ = ["build", "ecr_repository_arn", "needs_execution_role", "secret_resources"]
 
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
-POLICY_VERSION = "2012-10-17"
 
 #: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
 ECR_IMAGE = re.compile(
@@ -58,15 +57,15 @@ def needs_execution_role(options: Options) -> bool:
 # --- task role ----------------------------------------------------------------
 
 def _task_role(options: Options, names: Names) -> Role:
-    policies = [Policy(PolicyName="watchbot", PolicyDocument=_watcher_policy(options, names))]
+    inline = [Policy(PolicyName="watchbot", PolicyDocument=_watcher_policy(options, names))]
     if options.permissions:
-        policies.append(Policy(PolicyName="worker", PolicyDocument={"Version": POLICY_VERSION,
+        inline.append(Policy(PolicyName="worker", PolicyDocument={"Version": policies.POLICY_VERSION,
                                                                     "Statement": list(options.permissions)}))
     return Role(
         names.task_role,
         Description=f"Watchbot system {names.prefix}: what the watcher and the worker may do",
-        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=True),
-        Policies=policies,
+        AssumeRolePolicyDocument=policies.trusted_by(policies.ECS_TASKS),
+        Policies=inline,
     )
 
 
@@ -83,15 +82,7 @@ def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
     if not options.fifo:
         statements.append(Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
                                     Resource=[Ref(names.topic)]))
-    return PolicyDocument(Version=POLICY_VERSION, Statement=statements)
-
-
-def _assume_by_ecs_tasks(same_account_only: bool) -> PolicyDocument:
-    statement = Statement(Effect=Allow, Principal=Principal("Service", [ECS_TASKS_SERVICE]), Action=[AssumeRole])
-    if same_account_only:
-        # Confused-deputy guard: only ECS acting for this account may assume the role.
-        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
-    return PolicyDocument(Version=POLICY_VERSION, Statement=[statement])
+    return policies.document(statements)
 
 
 # --- execution role -----------------------------------------------------------
@@ -128,9 +119,8 @@ def _execution_role(options: Options, names: Names) -> Role:
     return Role(
         names.execution_role,
         Description=f"Watchbot system {names.prefix}: lets ECS pull the image, ship logs and read secrets",
-        AssumeRolePolicyDocument=_assume_by_ecs_tasks(same_account_only=False),
-        Policies=[Policy(PolicyName="execution",
-                         PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements))],
+        AssumeRolePolicyDocument=policies.trusted_by(policies.ECS_TASKS, same_account_only=False),
+        Policies=[Policy(PolicyName="execution", PolicyDocument=policies.document(statements))],
     )
 
 
@@ -144,10 +134,11 @@ def ecr_repository_arn(options: Options) -> Any:
     if options.image is None:
         return _sub_arn(awacs.ecr.ARN(resource=f"repository/{options.service}", region="${AWS::Region}",
                                       account="${AWS::AccountId}"))
-    if isinstance(options.image, AWSHelperFn):
+    image = options.literal("image")
+    if image is None:
         return _sub_arn(awacs.ecr.ARN(resource="repository/*", region="${AWS::Region}",
                                       account="${AWS::AccountId}"))
-    found = ECR_IMAGE.fullmatch(options.image)
+    found = ECR_IMAGE.fullmatch(image)
     if found is None:
         return None
     return awacs.ecr.ARN(resource=f"repository/{found['repository']}", region=found["region"],
@@ -162,8 +153,8 @@ def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
     """
     secrets_manager: list[Any] = []
     parameters: list[Any] = []
-    for value in options.secrets.values():
-        if isinstance(value, AWSHelperFn):
+    for name, value in options.secrets.items():
+        if not options.is_literal(f"secrets.{name}"):
             text = _sub_text(value)
             if ":ssm:" not in text:
                 secrets_manager.append(value)
@@ -179,7 +170,7 @@ def secret_resources(options: Options) -> tuple[list[Any], list[Any]]:
     return _unique(secrets_manager), _unique(parameters)
 
 
-def _sub_text(value: AWSHelperFn) -> str:
+def _sub_text(value: Any) -> str:
     """The template string of an Fn::Sub (either form), or "" for other intrinsics."""
     data = getattr(value, "data", None)
     text = data.get("Fn::Sub", "") if isinstance(data, dict) else ""
@@ -198,8 +189,8 @@ def _sub_arn(arn: awacs.aws.BaseARN) -> Sub:
 
 
 def _unique(values: list[Any]) -> list[Any]:
-    seen: list[Any] = []
+    """Drop repeats (two secrets from one ARN), comparing what the template would say."""
+    seen: dict[str, Any] = {}
     for value in values:
-        if not any(value is other or (not isinstance(value, AWSHelperFn) and value == other) for other in seen):
-            seen.append(value)
-    return seen
+        seen.setdefault(json.dumps(encode_to_dict(value), sort_keys=True), value)
+    return list(seen.values())

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import awacs.dynamodb
-from awacs.aws import Allow, PolicyDocument, Statement
+from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Ref
 from troposphere.dynamodb import (
     AttributeDefinition,
@@ -26,6 +26,7 @@ from troposphere.iam import PolicyType
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 from watchbot_cfn.resources.scanner import DYNAMODB_OWNED_KEY, skip
 
 __all__ = ["ACTIONS", "KEY", "build"]
@@ -54,12 +55,9 @@ def build(options: Options, names: Names) -> list[Any]:
                                                             WriteCapacityUnits=options.write_capacity_units)
     policy = PolicyType(
         names.progress_table_policy,
-        PolicyName=f"{names.prefix}-progress-table",
+        PolicyName=names.progress_table_policy_name,
         Roles=[Ref(names.task_role)],
-        PolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
-                                 Resource=[GetAtt(names.progress_table, "Arn")])],
-        ),
+        PolicyDocument=policies.document([Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
+                                                    Resource=[GetAtt(names.progress_table, "Arn")])]),
     )
     return [table, policy]

@@ -23,9 +23,8 @@ from typing import Any
 
 import awacs.cloudwatch
 import awacs.ecs
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
-from troposphere import AWSHelperFn, GetAtt, Ref, Sub
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, Ref, Sub
 from troposphere.applicationautoscaling import (
     ScalableTarget,
     ScalingPolicy,
@@ -36,15 +35,12 @@ from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricStat
 from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options
+from watchbot_cfn.options import MAX_TASKS, Options
 from watchbot_cfn.resources import dimensions as dim
+from watchbot_cfn.resources import policies
 
 __all__ = ["backlog_ladder", "backlog_target", "build", "scale_out_step"]
 
-AUTOSCALING_SERVICE = "application-autoscaling.amazonaws.com"
-POLICY_VERSION = "2012-10-17"
-#: Largest max_size options.py accepts; bounds the backlog ladder when max_size is an intrinsic.
-MAX_TASKS = 10_000
 #: Resolution of SQS metrics; the idle window is counted in these.
 MINUTE = 60
 
@@ -87,9 +83,10 @@ def scale_out_step(options: Options) -> int:
     """
     if options.scale_out_step is not None:
         return options.scale_out_step
-    if isinstance(options.max_size, AWSHelperFn):
+    max_size = options.literal("max_size")
+    if max_size is None:
         return 1
-    return max(1, min(100, math.floor(options.max_size / 10 + 0.5)))
+    return max(1, min(100, math.floor(max_size / 10 + 0.5)))
 
 
 def backlog_target(options: Options) -> int:
@@ -107,7 +104,9 @@ def backlog_ladder(options: Options) -> list[tuple[int, int | None, int]]:
     A deficit of d tasks (d >= 1) falls in [2**k, 2**(k+1)) and adds 2**k,
     so each step closes at least half the gap and never adds more than needed.
     """
-    cap = options.max_size if isinstance(options.max_size, int) else MAX_TASKS
+    cap = options.literal("max_size")
+    if cap is None:
+        cap = MAX_TASKS
     ladder: list[tuple[int, int | None, int]] = []
     size = 1
     while True:
@@ -128,30 +127,15 @@ def _role(options: Options, names: Names) -> Role:
     return Role(
         names.scaling_role,
         Description=f"Watchbot {names.prefix}: lets Application Auto Scaling change the service's task count",
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version=POLICY_VERSION,
-            Statement=[
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", [AUTOSCALING_SERVICE]),
-                    Action=[AssumeRole],
-                    Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                )
-            ],
-        ),
+        AssumeRolePolicyDocument=policies.trusted_by(policies.AUTOSCALING),
         Policies=[
             Policy(
                 PolicyName="scaling",
-                PolicyDocument=PolicyDocument(
-                    Version=POLICY_VERSION,
-                    Statement=[
-                        Statement(Sid="Service", Effect=Allow,
-                                  Action=[awacs.ecs.DescribeServices, awacs.ecs.UpdateService],
-                                  Resource=[service_arn]),
-                        Statement(Sid="Alarms", Effect=Allow, Action=[awacs.cloudwatch.DescribeAlarms],
-                                  Resource=[alarms]),
-                    ],
-                ),
+                PolicyDocument=policies.document([
+                    Statement(Sid="Service", Effect=Allow, Action=[awacs.ecs.DescribeServices, awacs.ecs.UpdateService],
+                              Resource=[service_arn]),
+                    Statement(Sid="Alarms", Effect=Allow, Action=[awacs.cloudwatch.DescribeAlarms], Resource=[alarms]),
+                ]),
             )
         ],
     )
@@ -164,7 +148,7 @@ def _step_policy(logical_id: str, names: Names, direction: str, adjustment_type:
     """Both directions are step policies on the one scalable target; only these parts differ."""
     return ScalingPolicy(
         logical_id,
-        PolicyName=f"{names.prefix}-scale-{direction}",
+        PolicyName=names.scaling_policy_name(direction),
         PolicyType="StepScaling",
         ScalingTargetId=Ref(names.scaling_target),
         StepScalingPolicyConfiguration=StepScalingPolicyConfiguration(

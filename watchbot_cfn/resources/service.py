@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import AWSHelperFn, Ref
+from troposphere import Ref
 from troposphere.ecs import (
     AwsvpcConfiguration,
     CapacityProviderStrategyItem,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
     NetworkConfiguration,
-    PlacementConstraint,
-    PlacementStrategy,
     Service,
 )
 
@@ -52,9 +50,9 @@ def build(options: Options, names: Names) -> list[Any]:
         service.NetworkConfiguration = _awsvpc(options)
     else:
         if options.placement_constraints:
-            service.PlacementConstraints = _properties(PlacementConstraint, options.placement_constraints)
+            service.PlacementConstraints = options.placement_constraints
         if options.placement_strategies:
-            service.PlacementStrategies = _properties(PlacementStrategy, options.placement_strategies)
+            service.PlacementStrategies = options.placement_strategies
     return [service]
 
 
@@ -64,9 +62,3 @@ def _awsvpc(options: Options) -> NetworkConfiguration:
         config.SecurityGroups = options.fargate_security_groups
     return NetworkConfiguration(AwsvpcConfiguration=config)
 
-
-def _properties(kind: type, given: Any) -> Any:
-    """Placement given as CloudFormation objects; a whole-list intrinsic passes through."""
-    if isinstance(given, AWSHelperFn):
-        return given
-    return [item if isinstance(item, AWSHelperFn) else kind(**item) for item in given]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from troposphere import AWSHelperFn, GetAtt, Ref, Sub
+from troposphere import GetAtt, Ref, Sub
 from troposphere.ecs import (
     ContainerDefinition,
     Environment,
@@ -58,11 +58,9 @@ def build(options: Options, names: Names) -> list[Any]:
             OperatingSystemFamily=options.runtime_platform.get("os_family", "LINUX"),
         )
     if options.is_fargate:
-        cpu, memory = options.fargate_cpu_memory
         definition.RequiresCompatibilities = ["FARGATE"]
         definition.NetworkMode = "awsvpc"
-        definition.Cpu = _text(cpu)
-        definition.Memory = _text(memory)
+        definition.Cpu, definition.Memory = options.fargate_task_size
         if options.ephemeral_storage_gib is not None:
             definition.EphemeralStorage = EphemeralStorage(SizeInGiB=options.ephemeral_storage_gib)
     else:
@@ -73,32 +71,27 @@ def build(options: Options, names: Names) -> list[Any]:
 def default_image(options: Options) -> Sub:
     """``<account>.dkr.ecr.<region>.amazonaws.com/<service>:<service_version>``."""
     text = f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.amazonaws.com/{options.service}:"
-    if isinstance(options.service_version, AWSHelperFn):
+    version = options.literal("service_version")
+    if version is None:
         return Sub(text + "${ServiceVersion}", ServiceVersion=options.service_version)
-    return Sub(text + options.service_version)
+    return Sub(text + version)
 
 
 def container_environment(options: Options, names: Names) -> dict[str, Any]:
-    """Name -> value of every container variable: the contract's first, then the user's."""
-    env: dict[str, Any] = {
+    """Name -> value of every container variable: the watcher's, in ``contract.SETTINGS`` order, then the user's."""
+    from_resources: dict[str, Any] = {
         contract.ENV_QUEUE_URL: Ref(names.queue),
         contract.ENV_LOG_GROUP: Ref(names.log_group),
+        contract.ENV_WORK_TOPIC: None if options.fifo else Ref(names.topic),
+        contract.ENV_VOLUMES: contract.VOLUMES.format([container for _, container in options.mount_list]),
+        contract.ENV_PROGRESS_TABLE: Ref(names.progress_table) if options.reduce else None,
     }
-    if not options.fifo:
-        env[contract.ENV_WORK_TOPIC] = Ref(names.topic)
-    env.update({
-        contract.ENV_WRITABLE_FILESYSTEM: _text(options.writable_filesystem),
-        contract.ENV_MAX_JOB_DURATION: _text(options.max_job_duration),
-        contract.ENV_VOLUMES: ",".join(container for _, container in options.mount_list),
-        contract.ENV_FIFO: _text(options.fifo),
-        contract.ENV_STRUCTURED_LOGGING: _text(options.structured_logging),
-        contract.ENV_CONCURRENCY: _text(options.concurrency),
-        contract.ENV_DRAIN_TIMEOUT: _text(options.drain_timeout),
-        contract.ENV_VISIBILITY_TIMEOUT: _text(options.visibility_timeout),
-    })
-    if options.reduce:
-        env[contract.ENV_PROGRESS_TABLE] = Ref(names.progress_table)
-    env.update({name: _text(value) for name, value in options.env.items()})
+    env: dict[str, Any] = {}
+    for setting in contract.SETTINGS:
+        value = options.env_text(setting.option) if setting.option else from_resources[setting.env]
+        if value is not None:
+            env[setting.env] = value
+    env.update(options.env)
     return env
 
 
@@ -178,11 +171,3 @@ def _volume(name: str, host: str | None) -> Volume:
 def _family_from_service(service: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", service)
 
-
-def _text(value: Any) -> Any:
-    """CloudFormation environment values are strings; booleans the watcher reads are true/false."""
-    if isinstance(value, AWSHelperFn):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

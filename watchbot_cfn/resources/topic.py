@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import awacs.sqs
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnEquals, Condition, Principal, Statement
 from troposphere import GetAtt, Ref
 from troposphere.sns import SubscriptionResource, Topic
 from troposphere.sqs import QueuePolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 from watchbot_cfn.resources.scanner import SNS_AWS_MANAGED_KEY, skip
 
 __all__ = ["build"]
 
-SNS_SERVICE = "sns.amazonaws.com"
 
 
 def build(options: Options, names: Names) -> list[Any]:
@@ -43,17 +43,14 @@ def _queue_policy(names: Names) -> QueuePolicy:
     return QueuePolicy(
         names.queue_policy,
         Queues=[Ref(names.queue)],
-        PolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                Statement(
-                    Sid="OnlyTheWorkTopicSends",
-                    Effect=Allow,
-                    Principal=Principal("Service", [SNS_SERVICE]),
-                    Action=[awacs.sqs.SendMessage],
-                    Resource=[GetAtt(names.queue, "Arn")],
-                    Condition=Condition(ArnEquals("aws:SourceArn", Ref(names.topic))),
-                )
-            ],
-        ),
+        PolicyDocument=policies.document([
+            Statement(
+                Sid="OnlyTheWorkTopicSends",
+                Effect=Allow,
+                Principal=Principal("Service", [policies.SNS]),
+                Action=[awacs.sqs.SendMessage],
+                Resource=[GetAtt(names.queue, "Arn")],
+                Condition=Condition(ArnEquals("aws:SourceArn", Ref(names.topic))),
+            )
+        ]),
     )

@@ -15,8 +15,7 @@ import json
 from typing import Any
 
 import awacs.sns
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Output, Ref, Sub
 from troposphere.apigateway import (
     ApiKey,
@@ -36,12 +35,12 @@ from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import policies
 from watchbot_cfn.resources.scanner import API_ACCESS_LOGS, API_CACHE, API_TRACING, skip
 
 __all__ = ["REQUEST_TEMPLATE", "STAGE", "build"]
 
 STAGE = "v1"
-APIGATEWAY_SERVICE = "apigateway.amazonaws.com"
 
 #: Body -> SNS Publish query (form encoded). ``${TopicArn}`` is filled by Fn::Sub;
 #: ``$input`` and ``$util`` belong to API Gateway's template language.
@@ -71,7 +70,7 @@ def build(options: Options, names: Names) -> list[Any]:
     return [
         RestApi(
             names.webhook("Api"),
-            Name=Sub(f"${{AWS::StackName}}-{names.prefix}-webhook"),
+            Name=names.webhook_api_name,
             Description=f"Watchbot {names.prefix}: POST a message to the work topic",
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
         ),
@@ -132,22 +131,11 @@ def _role(names: Names) -> Role:
     return Role(
         names.webhook("Role"),
         Description=f"Watchbot {names.prefix}: lets the webhook publish to the work topic",
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[Statement(
-                Effect=Allow,
-                Principal=Principal("Service", [APIGATEWAY_SERVICE]),
-                Action=[AssumeRole],
-                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-            )],
-        ),
+        AssumeRolePolicyDocument=policies.trusted_by(policies.APIGATEWAY),
         Policies=[Policy(
             PolicyName="publish",
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
-                                     Resource=[Ref(names.topic)])],
-            ),
+            PolicyDocument=policies.document([Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
+                                                        Resource=[Ref(names.topic)])]),
         )],
     )
 

@@ -6,25 +6,20 @@ with one readable line (exit 2) instead of misbehaving on the first message.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from watchbot_cfn import contract
 
 __all__ = ["ConfigError", "WatcherConfig", "parse_bool", "load_config"]
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
 _REGION_IN_URL = re.compile(r"^https?://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 
-#: Upper bound for ``concurrency``: each job is a thread and a process.
-MAX_CONCURRENCY = 256
 
-
-class ConfigError(ValueError):
+class ConfigError(contract.SettingError):
     """A container variable is missing or unusable; the message names it."""
 
 
@@ -34,14 +29,14 @@ class WatcherConfig:
 
     queue_url: str
     command: str
-    volumes: tuple[str, ...] = ()
-    max_job_duration: float = 0.0  # seconds, 0 = unlimited
-    writable_filesystem: bool = False
-    structured_logging: bool = False
-    fifo: bool = False
-    concurrency: int = 1
-    drain_timeout: float = float(contract.DEFAULT_DRAIN_TIMEOUT)
-    visibility_timeout: int = contract.VISIBILITY_TIMEOUT
+    volumes: tuple[str, ...] = contract.VOLUMES.default
+    max_job_duration: float = contract.MAX_JOB_DURATION_SETTING.default  # seconds, 0 = unlimited
+    writable_filesystem: bool = contract.WRITABLE_FILESYSTEM.default
+    structured_logging: bool = contract.STRUCTURED_LOGGING.default
+    fifo: bool = contract.FIFO.default
+    concurrency: int = contract.CONCURRENCY.default
+    drain_timeout: float = contract.DRAIN_TIMEOUT.default
+    visibility_timeout: int = contract.VISIBILITY.default
     region: str | None = None
 
     @property
@@ -57,38 +52,11 @@ class WatcherConfig:
 
 def parse_bool(name: str, raw: str | None, default: bool = False) -> bool:
     """Template booleans arrive as "true"/"false"; accept the usual spellings too."""
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _number(name: str, raw: str | None, default: float, low: float, high: float) -> float:
-    if raw is None or raw.strip() == "":
-        return default
+    setting = contract.Setting(name, contract.KIND_BOOL, "", default=default)
     try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value < low or value > high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
-    return value
-
-
-def _integer(name: str, raw: str | None, default: int, low: int, high: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < low or value > high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {raw!r}")
-    return value
+        return bool(setting.parse(raw))
+    except contract.SettingError as error:
+        raise ConfigError(str(error)) from None
 
 
 def region_from_queue_url(url: str) -> str | None:
@@ -98,31 +66,25 @@ def region_from_queue_url(url: str) -> str | None:
 
 
 def load_config(command: str, environ: Mapping[str, str] | None = None) -> WatcherConfig:
-    """Build the settings from ``environ`` (default: this process's environment)."""
+    """Build the settings from ``environ`` (default: this process's environment).
+
+    Every variable the watcher reads is a row of ``contract.SETTINGS``; each is
+    parsed by its row, so the watcher accepts exactly what the template may write.
+    """
     env = os.environ if environ is None else environ
     if not command.strip():
         raise ConfigError("no command given: use `watchbot listen <command>`")
-    queue_url = (env.get(contract.ENV_QUEUE_URL) or "").strip()
-    if not queue_url:
+    values: dict[str, Any] = {}
+    for setting in contract.SETTINGS:
+        if setting.attribute is None:
+            continue
+        try:
+            values[setting.attribute] = setting.parse(env.get(setting.env))
+        except contract.SettingError as error:
+            raise ConfigError(str(error)) from None
+    queue_url = values.pop("queue_url")
+    if queue_url is None:
         raise ConfigError(f"{contract.ENV_QUEUE_URL} is not set: the watcher needs the work queue's URL")
-    volumes = tuple(v.strip() for v in env.get(contract.ENV_VOLUMES, "").split(",") if v.strip())
-    for volume in volumes:
-        if not os.path.isabs(volume) or os.path.normpath(volume) == "/":
-            raise ConfigError(f"{contract.ENV_VOLUMES} entries must be absolute paths other than /, got {volume!r}")
-    region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or region_from_queue_url(queue_url))
-    return WatcherConfig(
-        queue_url=queue_url,
-        command=command,
-        volumes=volumes,
-        max_job_duration=_number(contract.ENV_MAX_JOB_DURATION, env.get(contract.ENV_MAX_JOB_DURATION), 0.0,
-                                 0.0, float(contract.MAX_JOB_DURATION)),
-        writable_filesystem=parse_bool(contract.ENV_WRITABLE_FILESYSTEM, env.get(contract.ENV_WRITABLE_FILESYSTEM)),
-        structured_logging=parse_bool(contract.ENV_STRUCTURED_LOGGING, env.get(contract.ENV_STRUCTURED_LOGGING)),
-        fifo=parse_bool(contract.ENV_FIFO, env.get(contract.ENV_FIFO)) or queue_url.endswith(".fifo"),
-        concurrency=_integer(contract.ENV_CONCURRENCY, env.get(contract.ENV_CONCURRENCY), 1, 1, MAX_CONCURRENCY),
-        drain_timeout=_number(contract.ENV_DRAIN_TIMEOUT, env.get(contract.ENV_DRAIN_TIMEOUT),
-                              float(contract.DEFAULT_DRAIN_TIMEOUT), 0.0, float(contract.MAX_VISIBILITY)),
-        visibility_timeout=_integer(contract.ENV_VISIBILITY_TIMEOUT, env.get(contract.ENV_VISIBILITY_TIMEOUT),
-                                    contract.VISIBILITY_TIMEOUT, 1, contract.MAX_VISIBILITY),
-        region=region,
-    )
+    values["fifo"] = values["fifo"] or queue_url.endswith(".fifo")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or region_from_queue_url(queue_url)
+    return WatcherConfig(queue_url=queue_url, command=command, region=region, **values)

@@ -83,9 +83,6 @@ class Backoff:
         self.attempt += 1
         return delay / 2 + random.uniform(0, delay / 2)
 
-    def reset(self) -> None:
-        self.attempt = 0
-
 
 @dataclass(frozen=True)
 class BatchEntry:

@@ -28,14 +28,7 @@ from watchbot_cfn.runtime.stats import Stats
 from watchbot_cfn.runtime.visibility import Heartbeat, remaining_visibility
 from watchbot_cfn.runtime.volumes import clean_volumes
 
-__all__ = ["Slots", "Watcher", "OUTCOME_SUCCESS", "OUTCOME_REJECTED", "OUTCOME_NOOP", "OUTCOME_FAILURE"]
-
-OUTCOME_SUCCESS = "success"
-OUTCOME_REJECTED = "rejected"
-OUTCOME_NOOP = "noop"
-OUTCOME_FAILURE = "failure"
-_OUTCOME_BY_EXIT = {contract.EXIT_SUCCESS: OUTCOME_SUCCESS, contract.EXIT_REJECTED: OUTCOME_REJECTED,
-                    contract.EXIT_NOOP: OUTCOME_NOOP}
+__all__ = ["Slots", "Watcher"]
 
 #: Receives in flight at once, at most (each for the slots still free).
 MAX_POLLERS = 2
@@ -327,15 +320,17 @@ class Watcher:
             return
         code = result.exit_code
         ran_to_exit = result.start_error is None and not result.timed_out
-        outcome = _OUTCOME_BY_EXIT.get(code, OUTCOME_FAILURE) if ran_to_exit and code is not None else OUTCOME_FAILURE
-        if outcome in (OUTCOME_SUCCESS, OUTCOME_REJECTED):
+        outcome = contract.OUTCOME_FAILURE
+        if ran_to_exit and code is not None:
+            outcome = contract.OUTCOME_BY_EXIT.get(code, contract.OUTCOME_FAILURE)
+        if outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED):
             self.settler.delete(mid, message.receipt_handle)
         else:
             backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
             self.settler.release(mid, message.receipt_handle, backoff)
-        if outcome == OUTCOME_REJECTED:
+        if outcome == contract.OUTCOME_REJECTED:
             self.logger.failure(mid, "rejected with exit code 3; message deleted", code)
-        elif outcome == OUTCOME_FAILURE:
+        elif outcome == contract.OUTCOME_FAILURE:
             reason = describe(result)
             if result.timed_out:
                 reason = f"exceeded maxJobDuration of {self.config.max_job_duration:g} s and was stopped"
