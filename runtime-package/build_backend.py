@@ -44,7 +44,8 @@ def source_root() -> Path:
     for candidate in (HERE, HERE.parent):
         if (candidate / "watchbot_cfn" / "runtime").is_dir():
             return candidate
-    raise FileNotFoundError(f"watchbot_cfn/runtime not found next to {HERE} or above it")
+    raise FileNotFoundError(f"watchbot_cfn/runtime not found next to {HERE} or above it: build from a checkout "
+                            "of watchbot-cfn with pip 21.3 or later, which builds a local directory in place")
 
 
 def package_files(root: Path | None = None) -> list[str]:
