@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from watchbot_cfn import __version__
 from watchbot_cfn.bundle import build, contents, elf, entry
 from watchbot_cfn.runtime import volumes
 
@@ -162,12 +163,29 @@ def test_only_linux_can_build(monkeypatch):
         build.find_tools(static=False)
 
 
+def program(tmp_path: Path, script: str) -> Path:
+    path = tmp_path / "watchbot"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
+
+
 def test_an_executable_that_does_not_say_the_version_fails_the_build(tmp_path):
-    impostor = tmp_path / "watchbot"
-    impostor.write_text("#!/bin/sh\necho 'watchbot 0.0.0'\n")
-    impostor.chmod(0o755)
     with pytest.raises(build.BuildError, match="did not print 'watchbot "):
-        build.check_runs(impostor)
+        build.check_runs(program(tmp_path, "echo 'watchbot 0.0.0'\n"))
+
+
+def test_an_executable_that_cannot_make_its_client_fails_the_build(tmp_path):
+    # it says the right version, but `listen` ends as a missing module or model would: exit 1
+    script = (f'[ "$1" = --version ] && echo "watchbot {__version__}" && exit 0\n'
+              'echo "ModuleNotFoundError: No module named botocore" >&2; exit 1\n')
+    with pytest.raises(build.BuildError, match=r"could not make its SQS client \(exit 1\): ModuleNotFoundError"):
+        build.check_runs(program(tmp_path, script))
+
+
+def test_the_installed_watcher_passes_the_same_check():
+    console_script = Path(sys.executable).with_name("watchbot")
+    assert build.check_runs(console_script) == f"watchbot {__version__}"
 
 
 def test_install_replaces_the_target_only_with_a_complete_file(tmp_path):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchbot_cfn import __version__
+from watchbot_cfn import __version__, contract
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["EXECUTABLE_NAME", "BuildError", "Executable", "Tools", "build_watcher", "find_tools", "make_static",
@@ -26,6 +26,8 @@ __all__ = ["EXECUTABLE_NAME", "BuildError", "Executable", "Tools", "build_watche
 
 #: The file name used when ``--output`` is a directory, and the program name inside the executable.
 EXECUTABLE_NAME = "watchbot"
+#: A queue URL no region can be read from, for the start-up check (nothing listens on port 1).
+NO_REGION_QUEUE = "http://127.0.0.1:1/queue"
 INSTALL_HINT = "pip install 'watchbot-cfn[bundle]'"
 
 
@@ -131,17 +133,32 @@ def make_static(program: Path, output: Path, tools: Tools) -> Path:
 
 
 def check_runs(program: Path) -> str:
-    """Run ``program --version`` in an empty environment; returns what it printed."""
+    """Run ``program`` twice in an empty environment; returns what ``--version`` printed.
+
+    ``--version`` must print the package's version. ``listen`` with a queue
+    whose region cannot be known must stop with exit 2 (unusable
+    configuration): by then the watcher has imported boto3 and made its SQS
+    client from the bundled model, so a module or model left out of the build
+    shows here as exit 1 instead.
+    """
     expected = f"watchbot {__version__}"
+    version = _run_program([str(program), "--version"], {})
+    printed = version.stdout.strip()
+    if version.returncode != 0 or printed != expected:
+        detail = _last_line(version.stderr) or printed or f"exit {version.returncode}"
+        raise BuildError(f"the built executable did not print {expected!r}: {detail}")
+    start = _run_program([str(program), "listen", "true"], {"QueueUrl": NO_REGION_QUEUE})
+    if start.returncode != contract.EXIT_BAD_CONFIG:
+        detail = _last_line(start.stderr) or _last_line(start.stdout) or "no output"
+        raise BuildError(f"the built executable could not make its SQS client (exit {start.returncode}): {detail}")
+    return printed
+
+
+def _run_program(command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run([str(program), "--version"], env={}, capture_output=True, text=True, timeout=60)
+        return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise BuildError(f"the built executable did not run: {error}") from None
-    printed = result.stdout.strip()
-    if result.returncode != 0 or printed != expected:
-        detail = _last_line(result.stderr) or printed or f"exit {result.returncode}"
-        raise BuildError(f"the built executable did not print {expected!r}: {detail}")
-    return printed
 
 
 def install(program: Path, target: Path) -> None:
