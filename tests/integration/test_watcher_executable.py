@@ -68,9 +68,11 @@ def bare_environment(server: MotoServer, queue_url: str, **settings: str) -> dic
 
 
 def start(server: MotoServer, program: Path | str, queue_url: str, command: str, prefix: tuple[str, ...] = (),
-          **settings: str) -> WatcherProcess:
+          without: tuple[str, ...] = (), **settings: str) -> WatcherProcess:
     watcher = WatcherProcess(server, queue_url, command, prefix=prefix, program=[str(program)])
     watcher.env = bare_environment(server, queue_url, **settings)
+    for name in without:
+        del watcher.env[name]
     return watcher.start()
 
 
@@ -146,6 +148,25 @@ def test_jobs_get_the_containers_environment_not_the_executables(moto_server, ex
     assert variables["Message"] == "env"
     assert not [name for name in variables if name.startswith(("_PYI_", "STATICX_", "_MEI"))]
     assert "LD_LIBRARY_PATH_ORIG" not in variables
+
+
+def test_credentials_that_assume_a_role_come_through_the_bundled_sts_model(moto_server, executable, tmp_path):
+    # given no keys, only a role and a web identity token (as on EKS): botocore asks STS for credentials
+    token = tmp_path / "token"
+    token.write_text("header.payload.signature")
+    url, _ = create_queue(moto_server)
+    moto_server.client("sqs").send_message(QueueUrl=url, MessageBody="with a role")
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    watcher = start(moto_server, executable, url, 'echo "$Message"', without=keys,
+                    AWS_ROLE_ARN="arn:aws:iam::123456789012:role/worker", AWS_WEB_IDENTITY_TOKEN_FILE=str(token))
+    try:
+        lines = watcher.wait_for(lambda lines: len(summaries(lines)) >= 1, 30)
+        watcher.signal(signal.SIGTERM)
+        assert watcher.wait(30) == 0
+    finally:
+        watcher.stop()
+    assert outcomes(lines) == Counter(success=1)
+    assert any(line.endswith("] with a role") for line in lines)
 
 
 def test_cleaning_a_volume_that_holds_the_unpacked_executable_keeps_it_working(moto_server, executable, tmp_path):
