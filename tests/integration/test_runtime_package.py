@@ -131,9 +131,10 @@ def test_on_the_oldest_python_exit_codes_settle_messages_and_sigterm_drains(moto
 
 
 def test_debians_python_39_can_be_unpacked_when_no_other_is_installed(request):
-    # the fallback of tests/support/oldpython.py, for machines without a pyenv 3.9
+    # the fallback of tests/support/oldpython.py, for machines without a pyenv 3.9; it depends on
+    # the Debian mirror still carrying Debian 11, so it skips (also in CI) when that is gone
     try:
         interpreter = debian_python(request.config.cache.mkdir("python3.9-debian"))
     except Unavailable as error:
-        unavailable(str(error))
+        pytest.skip(f"Debian's python3.9 cannot be fetched here: {error}")
     assert is_python39(interpreter)
