@@ -42,10 +42,6 @@ class Names:
         return self.id("Topic")
 
     @property
-    def topic_subscription(self) -> str:
-        return self.id("TopicSubscription")
-
-    @property
     def notification_topic(self) -> str:
         return self.id("NotificationTopic")
 
@@ -154,7 +150,14 @@ class Names:
 
     @property
     def log_group_name(self) -> Sub:
-        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+        """``<stack>-<region>-<prefix in lowercase>``, as the original named it: a new name would replace the
+        log group, and its logs with it."""
+        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}")
+
+    @property
+    def progress_table_name(self) -> Sub:
+        """``<stack>-<prefix>-progress``, as the original and its progress clients name it."""
+        return Sub(f"${{AWS::StackName}}-{self.prefix}-progress")
 
     @property
     def dashboard_name(self) -> Sub:

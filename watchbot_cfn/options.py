@@ -140,6 +140,10 @@ RESERVATION = Record((("memory", Int(1)), ("soft_memory", Int(1)), ("cpu", Int(1
 RUNTIME_PLATFORM = Record((("cpu_architecture", Choice(("X86_64", "ARM64"))),
                            ("os_family", Choice(("LINUX",), why="the watcher runs on Linux only"))),
                           what="an object with cpu_architecture (X86_64 | ARM64) and/or os_family (LINUX)")
+STRATEGY = ListOf(Record((("capacity_provider", Text()), ("weight", Int(0, 1000)), ("base", Int(0, 100_000))),
+                         required=("capacity_provider",), intrinsic_items=True,
+                         what="an object with capacity_provider, and optional weight (0 to 1,000) and base "
+                              "(0 to 100,000)"))
 #: ECS limits of the container health check, in seconds (retries: a count).
 HEALTH_CHECK = Record((("command", CommandList()), ("interval", Int(5, 300)), ("timeout", Int(2, 60)),
                        ("retries", Int(1, 10)), ("start_period", Int(0, 300))), required=("command",),
@@ -165,14 +169,19 @@ class Options:
                          "Watchbot", legacy="prefix", accepts=PREFIX)
     family: Any = option("Task definition family; defaults to the service name.", None, legacy="family",
                          accepts=TASK_FAMILY, intrinsic=True)
-    image: Any = option("Full image URI; defaults to <account>.dkr.ecr.<region>.amazonaws.com/<service>:"
-                        "<service_version>.", None, accepts=Text(), intrinsic=True)
+    image: Any = option("Full image URI; defaults to <account>.dkr.ecr.<region>.<URL suffix>/<service>:"
+                        "<service_version> (amazonaws.com, or amazonaws.com.cn in China).", None, accepts=Text(),
+                        intrinsic=True)
     container_name: str | None = option("Name of the watcher container; defaults to the service name.",
                                         None, accepts=CONTAINER_NAME)
 
     # -- capacity and placement
-    capacity: str = option("Where tasks run: EC2, FARGATE or FARGATE_SPOT.", "EC2", legacy="capacity",
-                           accepts=Choice(CAPACITIES))
+    capacity: str = option("Where tasks run: EC2, FARGATE or FARGATE_SPOT. EC2 services set no launch type, so "
+                           "the cluster's default capacity provider strategy applies, as in the original.", "EC2",
+                           legacy="capacity", accepts=Choice(CAPACITIES))
+    capacity_provider_strategy: list = option("Capacity providers and their weights (and one base), e.g. FARGATE "
+                                              "and FARGATE_SPOT mixed, or an EC2 Auto Scaling group's provider; "
+                                              "replaces the launch type.", [], accepts=STRATEGY)
     fargate_subnets: Any = option("Subnet ids for Fargate tasks (required with FARGATE/FARGATE_SPOT).", None,
                                   legacy="fargateSubnets", accepts=ListOf(aws_id("subnet")), intrinsic=True,
                                   capacities=FARGATE_ONLY)
@@ -204,8 +213,10 @@ class Options:
     writable_filesystem: bool = setting(contract.WRITABLE_FILESYSTEM, "Writable root filesystem; the watcher then "
                                         "exits after one job so every job gets a fresh container.",
                                         legacy="writableFilesystem")
-    mounts: Any = option("Volumes: 'containerPath' (task-scoped) or 'hostPath:containerPath', as a list or "
-                         "comma-separated string. Defaults to /tmp.", None, legacy="mounts", accepts=Mounts())
+    mounts: Any = option("Volumes: 'containerPath' (task-scoped, emptied between jobs) or "
+                         "'hostPath:containerPath' (a host directory, never emptied), as a list or comma-separated "
+                         "string. /tmp is always a task-scoped volume unless mounted here.", None, legacy="mounts",
+                         accepts=Mounts())
     env: dict = option("Extra container environment variables.", {}, legacy="env", accepts=EnvMap())
     secrets: dict = option("Container secrets: variable name -> Secrets Manager or SSM parameter ARN.", {},
                            accepts=SecretMap())
@@ -229,9 +240,9 @@ class Options:
                                       "keeps extending it while a job runs.")
     message_retention: Any = option("Seconds a message may wait in the queues.", MAX_RETENTION,
                                     legacy="messageRetention", accepts=Int(60, MAX_RETENTION), intrinsic=True)
-    dead_letter_threshold: int = option("Receives after which SQS moves a message to the dead-letter queue.",
+    dead_letter_threshold: Any = option("Receives after which SQS moves a message to the dead-letter queue.",
                                         contract.DEFAULT_DEAD_LETTER_THRESHOLD, legacy="deadletterThreshold",
-                                        accepts=Int(1, 1000))
+                                        accepts=Int(1, 1000), intrinsic=True)
     fifo: bool = setting(contract.FIFO, "Use FIFO queues (no SNS topic; send to the queue with a message "
                          "group id).", legacy="fifo")
 
@@ -240,38 +251,38 @@ class Options:
                                      legacy="notificationEmail", accepts=Text(), intrinsic=True, group="alarms")
     notification_topic: Any = option("ARN of an existing SNS topic that receives alarms.", None,
                                      legacy="notificationTopic", accepts=Text(), intrinsic=True, group="alarms")
-    error_threshold: int = option("WorkerErrors alarm: failed jobs per period above which it fires.", 10,
-                                  legacy="errorThreshold", accepts=Int(0), group="alarms")
-    error_period: int = option("WorkerErrors alarm: period in seconds.", 60, accepts=Period(short=(10, 30)),
-                               group="alarms")
-    error_evaluation_periods: int = option("WorkerErrors alarm: periods evaluated.", 1, accepts=Int(1),
-                                           group="alarms")
-    alarm_threshold: int = option("QueueSize alarm: visible messages above which it fires.", 40,
-                                  legacy="alarmThreshold", accepts=Int(0), group="alarms")
-    alarm_periods: int = option("QueueSize alarm: periods evaluated.", 24, legacy="alarmPeriods",
-                                accepts=Int(1), group="alarms")
-    alarm_period: int = option("QueueSize alarm: period in seconds.", 300, accepts=Period(),
-                               group="alarms")
+    error_threshold: Any = option("WorkerErrors alarm: failed jobs per period above which it fires.", 10,
+                                  legacy="errorThreshold", accepts=Int(0), intrinsic=True, group="alarms")
+    error_period: Any = option("WorkerErrors alarm: period in seconds.", 60, accepts=Period(short=(10, 30)),
+                               intrinsic=True, group="alarms")
+    error_evaluation_periods: Any = option("WorkerErrors alarm: periods evaluated.", 1, accepts=Int(1),
+                                           intrinsic=True, group="alarms")
+    alarm_threshold: Any = option("QueueSize alarm: visible messages above which it fires.", 40,
+                                  legacy="alarmThreshold", accepts=Int(0), intrinsic=True, group="alarms")
+    alarm_periods: Any = option("QueueSize alarm: periods evaluated.", 24, legacy="alarmPeriods",
+                                accepts=Int(1), intrinsic=True, group="alarms")
+    alarm_period: Any = option("QueueSize alarm: period in seconds.", 300, accepts=Period(),
+                               intrinsic=True, group="alarms")
     dead_letter_alarm: bool = option("Alarm when any message is in the dead-letter queue.", True,
                                      legacy="deadLetterAlarm", accepts=Bool(), group="alarms")
-    dead_letter_alarm_threshold: int = option("DeadLetterQueueSize alarm: visible messages at or above which "
-                                              "it fires.", 1, accepts=Int(1), group="alarms")
-    dead_letter_alarm_period: int = option("DeadLetterQueueSize alarm: period in seconds.", 60,
-                                           accepts=Period(), group="alarms")
-    dead_letter_alarm_evaluation_periods: int = option("DeadLetterQueueSize alarm: periods evaluated.", 1,
-                                                       accepts=Int(1), group="alarms")
-    memory_threshold: int = option("MemoryUtilization alarm: percent above which it fires.", 100,
-                                   accepts=Int(1, 1000), group="alarms")
-    memory_period: int = option("MemoryUtilization alarm: period in seconds.", 60, accepts=Period(),
-                                group="alarms")
-    memory_evaluation_periods: int = option("MemoryUtilization alarm: periods evaluated.", 10,
-                                            accepts=Int(1), group="alarms")
-    cpu_threshold: int = option("CpuUtilization alarm: percent above which it fires.", 90,
-                                accepts=Int(1, 1000), group="alarms")
-    cpu_period: int = option("CpuUtilization alarm: period in seconds.", 60, accepts=Period(),
-                             group="alarms")
-    cpu_evaluation_periods: int = option("CpuUtilization alarm: periods evaluated.", 10, accepts=Int(1),
-                                         group="alarms")
+    dead_letter_alarm_threshold: Any = option("DeadLetterQueueSize alarm: visible messages at or above which "
+                                              "it fires.", 1, accepts=Int(1), intrinsic=True, group="alarms")
+    dead_letter_alarm_period: Any = option("DeadLetterQueueSize alarm: period in seconds.", 60,
+                                           accepts=Period(), intrinsic=True, group="alarms")
+    dead_letter_alarm_evaluation_periods: Any = option("DeadLetterQueueSize alarm: periods evaluated.", 1,
+                                                       accepts=Int(1), intrinsic=True, group="alarms")
+    memory_threshold: Any = option("MemoryUtilization alarm: percent above which it fires.", 100,
+                                   accepts=Int(1, 1000), intrinsic=True, group="alarms")
+    memory_period: Any = option("MemoryUtilization alarm: period in seconds.", 60, accepts=Period(),
+                                intrinsic=True, group="alarms")
+    memory_evaluation_periods: Any = option("MemoryUtilization alarm: periods evaluated.", 10,
+                                            accepts=Int(1), intrinsic=True, group="alarms")
+    cpu_threshold: Any = option("CpuUtilization alarm: percent above which it fires.", 90,
+                                accepts=Int(1, 1000), intrinsic=True, group="alarms")
+    cpu_period: Any = option("CpuUtilization alarm: period in seconds.", 60, accepts=Period(),
+                             intrinsic=True, group="alarms")
+    cpu_evaluation_periods: Any = option("CpuUtilization alarm: periods evaluated.", 10, accepts=Int(1),
+                                         intrinsic=True, group="alarms")
     runbook_url: str = option("Base URL of the alarm runbook; each alarm links to its section.",
                               "https://github.com/watchbot-cfn/watchbot-cfn/blob/main/docs/alarms.md",
                               accepts=Text(), group="alarms")
@@ -353,14 +364,24 @@ class Options:
 
     @property
     def mount_list(self) -> list[tuple[str | None, str]]:
-        """(host path or None, container path) pairs; /tmp when nothing is given."""
-        raw = self.mounts if self.mounts is not None else ["/tmp"]
+        """(host path or None, container path) pairs; a task-scoped /tmp first unless /tmp is mounted.
+
+        The original always gave workers a writable /tmp (the root filesystem is read-only).
+        """
+        raw = self.mounts if self.mounts is not None else []
         entries = [e.strip() for e in (raw.split(",") if isinstance(raw, str) else raw) if e.strip()]
         pairs: list[tuple[str | None, str]] = []
         for entry in entries:
             host, _, container = entry.rpartition(":")
             pairs.append((host or None, container))
+        if all(container != "/tmp" for _, container in pairs):
+            pairs.insert(0, (None, "/tmp"))
         return pairs
+
+    @property
+    def task_scoped_volumes(self) -> list[str]:
+        """Container paths of the volumes that live and die with the task: the only ones the watcher empties."""
+        return [container for host, container in self.mount_list if host is None]
 
     @property
     def fargate_cpu_memory(self) -> tuple[Any, Any]:
@@ -465,12 +486,17 @@ def _cfn_form(declared: OptionSpec, value: Any, intrinsic_paths: set[str]) -> An
         # Checked above; given as CloudFormation objects, they go into the template as written.
         return [_noted(item, f"{declared.name}[{index}]", intrinsic_paths) if is_intrinsic(item) else Verbatim(item)
                 for index, item in enumerate(value)]
+    return _noted_tree(value, declared.name, intrinsic_paths)
+
+
+def _noted_tree(value: Any, path: str, intrinsic_paths: set[str]) -> Any:
+    """Wrap every nested intrinsic for troposphere, noting its path (``name.key``, ``name[index]``)."""
+    if is_intrinsic(value):
+        return _noted(value, path, intrinsic_paths)
     if isinstance(value, dict):
-        return {key: _noted(item, f"{declared.name}.{key}", intrinsic_paths) if is_intrinsic(item)
-                else _deep_cfn(item) for key, item in value.items()}
+        return {key: _noted_tree(item, f"{path}.{key}", intrinsic_paths) for key, item in value.items()}
     if isinstance(value, list):
-        return [_noted(item, f"{declared.name}[{index}]", intrinsic_paths) if is_intrinsic(item)
-                else _deep_cfn(item) for index, item in enumerate(value)]
+        return [_noted_tree(item, f"{path}[{index}]", intrinsic_paths) for index, item in enumerate(value)]
     return value
 
 
@@ -485,11 +511,3 @@ def _env_text(item: Any, path: str, intrinsic_paths: set[str]) -> Any:
     if isinstance(item, bool):
         return "true" if item else "false"
     return str(item)
-
-
-def _deep_cfn(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_deep_cfn(v) for v in value]
-    if isinstance(value, dict) and not is_intrinsic(value):
-        return {k: _deep_cfn(v) for k, v in value.items()}
-    return as_cfn(value)

@@ -69,6 +69,19 @@ def _min_exceeds_max(o: Options) -> bool:
     return pair is not None and pair[0] > pair[1]
 
 
+#: Capacity providers ECS runs Fargate tasks on.
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def _providers(o: Options, wrong: Callable[[str], bool]) -> dict[str, Any] | None:
+    names = [item["capacity_provider"] for index, item in enumerate(o.capacity_provider_strategy)
+             if o.is_literal(f"capacity_provider_strategy[{index}].capacity_provider")]
+    found = [name for name in names if wrong(name)]
+    if not found:
+        return None
+    return {"names": found, "kind": "FARGATE or FARGATE_SPOT" if o.is_fargate else "EC2 (not FARGATE)"}
+
+
 def _drain_too_long(o: Options) -> dict[str, Any] | None:
     if o.stop_timeout >= contract.stop_timeout_for(o.drain_timeout):
         return None
@@ -120,6 +133,12 @@ RULES: tuple[Rule, ...] = (
          "a webhook publishes to the SNS topic, which FIFO systems do not have", "set fifo=False or webhook=False"),
     Rule("Fargate needs subnets", ("capacity", "fargate_subnets"), "fargate_subnets",
          lambda o: o.is_fargate and o.fargate_subnets is None, "required when capacity is {o.capacity}"),
+    Rule("Fargate capacity providers", ("capacity", "capacity_provider_strategy"), "capacity_provider_strategy",
+         lambda o: _providers(o, lambda name: (name in FARGATE_PROVIDERS) != o.is_fargate),
+         "{o.capacity} tasks run on {kind} capacity providers only, not {names}"),
+    Rule("one base", ("capacity_provider_strategy",), "capacity_provider_strategy",
+         lambda o: sum(1 for item in o.capacity_provider_strategy if item.get("base")) > 1,
+         "only one capacity provider may have a base"),
     Rule("no host paths on Fargate", ("capacity", "mounts"), "mounts",
          lambda o: o.is_fargate and any(host for host, _ in o.mount_list),
          "Fargate tasks cannot mount host paths; give container paths"),

@@ -115,7 +115,7 @@ def constraint_values(accepts: Constraint, name: str = "") -> st.SearchStrategy[
             return st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=20)
         return _ascii(accepts.pattern).filter(lambda text: len(text) <= 60)
     if isinstance(accepts, ListOf):
-        return st.lists(constraint_values(accepts.item), min_size=1, max_size=2, unique=True)
+        return st.lists(constraint_values(accepts.item), min_size=1, max_size=2, unique_by=repr)
     if isinstance(accepts, Record):
         return st.fixed_dictionaries(
             {key: constraint_values(check) for key, check in accepts.fields if key in accepts.required},

@@ -48,7 +48,8 @@ def test_example_lints_without_errors_or_warnings(name, findings):
 def test_minimal_example_is_one_standard_system_on_ec2(rendered):
     body = rendered["minimal.toml"]
     [service] = resources_of(body, "AWS::ECS::Service").values()
-    assert service["Properties"]["LaunchType"] == "EC2"
+    # no launch type: the cluster's default capacity provider strategy applies, as in the original
+    assert "LaunchType" not in service["Properties"] and "CapacityProviderStrategy" not in service["Properties"]
     assert set(resources_of(body, "AWS::SNS::Topic")) >= {"WatchbotTopic"}
 
 

@@ -11,7 +11,7 @@ def test_log_group_name_comes_from_names_and_keeps_events_for_the_retention():
     assert list(built) == ["ThumbsLogGroup"]
     assert built["ThumbsLogGroup"]["Type"] == "AWS::Logs::LogGroup"
     assert built["ThumbsLogGroup"]["Properties"] == {
-        "LogGroupName": {"Fn::Sub": "${AWS::StackName}-${AWS::Region}-Thumbs"}, "RetentionInDays": 90}
+        "LogGroupName": {"Fn::Sub": "${AWS::StackName}-${AWS::Region}-thumbs"}, "RetentionInDays": 90}
 
 
 def test_default_retention_is_two_weeks():

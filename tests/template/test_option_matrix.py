@@ -35,7 +35,7 @@ COMPOSED = {"capacity", "fargate_subnets", "fargate_security_groups", "fargate_p
             "placement_constraints", "placement_strategies", "ephemeral_storage_gib", "privileged",
             "stop_timeout", "drain_timeout", "fifo", "webhook", "reduce", "read_capacity_units",
             "write_capacity_units", "notification_email", "notification_topic", "max_size", "min_size", "env",
-            "secrets"}
+            "secrets", "capacity_provider_strategy"}
 SPECS = {spec.name: spec for spec in option_specs()}
 
 
@@ -62,6 +62,13 @@ def valid_option_sets(draw: st.DrawFn) -> dict[str, Any]:
                  "placement_strategies", "ephemeral_storage_gib", "privileged"):
         if capacity in SPECS[name].capacities and (name == "fargate_subnets" or draw(st.booleans())):
             chosen[name] = draw_value(draw, name)
+    if draw(st.booleans()):
+        providers = ["FARGATE", "FARGATE_SPOT"] if capacity != "EC2" else ["workers-asg", "spot-asg"]
+        strategy = draw(valid_values(SPECS["capacity_provider_strategy"]))
+        # a provider for this capacity each, and a base on the first only (rules.py)
+        chosen["capacity_provider_strategy"] = [
+            {key: value for key, value in item.items() if key != "base" or index == 0}
+            | {"capacity_provider": providers[index % 2]} for index, item in enumerate(strategy)]
     mounts = draw(optional(valid_values(SPECS["mounts"])))
     if mounts is not None:
         chosen["mounts"] = mounts if capacity != "EC2" or not draw(st.booleans()) else ["/mnt/cache:/cache", "/tmp"]

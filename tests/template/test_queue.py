@@ -14,17 +14,19 @@ def test_work_queue_redrives_to_the_dead_letter_queue_after_the_threshold():
                                      "maxReceiveCount": 4}
 
 
-def test_retention_applies_to_both_queues_and_visibility_to_the_work_queue():
+def test_retention_applies_to_the_work_queue_and_dead_letters_keep_fourteen_days():
     built = rendered(queue.build, message_retention=3600, visibility_timeout=600)
     work, dead = built["WatchbotQueue"]["Properties"], built["WatchbotDeadLetterQueue"]["Properties"]
-    assert work["MessageRetentionPeriod"] == 3600 and dead["MessageRetentionPeriod"] == 3600
+    assert work["MessageRetentionPeriod"] == 3600
+    assert dead["MessageRetentionPeriod"] == 14 * 24 * 3600  # the longest SQS allows: a dead letter is evidence
     assert work["VisibilityTimeout"] == 600
     assert "VisibilityTimeout" not in dead
 
 
 def test_retention_may_be_an_intrinsic():
     built = rendered(queue.build, message_retention={"Ref": "Retention"})
-    assert {q["Properties"]["MessageRetentionPeriod"]["Ref"] for q in built.values()} == {"Retention"}
+    assert built["WatchbotQueue"]["Properties"]["MessageRetentionPeriod"] == {"Ref": "Retention"}
+    assert built["WatchbotDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
 def test_queue_names_come_from_names_and_carry_stack_and_prefix():

@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.templates import FARGATE, SECURITY_GROUPS, SUBNETS, rendered
 from tests.support.templates import REQUIRED as REQUIRED_FOR_SERVICE
+from watchbot_cfn.errors import OptionsError
+from watchbot_cfn.options import Options
 from watchbot_cfn.resources import service
 
 
@@ -40,7 +42,7 @@ def test_ec2_service_uses_the_ec2_launch_type_and_its_placement():
     strategies = [{"Type": "spread", "Field": "attribute:ecs.availability-zone"}, {"Type": "binpack",
                                                                                      "Field": "memory"}]
     built = properties(placement_constraints=constraints, placement_strategies=strategies)
-    assert built["LaunchType"] == "EC2"
+    assert "LaunchType" not in built  # the cluster's default capacity provider strategy applies
     assert built["PlacementConstraints"] == constraints
     assert built["PlacementStrategies"] == strategies
     assert "NetworkConfiguration" not in built and "CapacityProviderStrategy" not in built
@@ -88,3 +90,28 @@ def test_reduce_mode_service_waits_for_the_progress_table_policy():
     assert built["WatchbotProgressTablePolicy"]["Properties"]["Roles"] == [{"Ref": "WatchbotTaskRole"}]
     plain = watchbot_cfn.template(**REQUIRED_FOR_SERVICE).to_dict()["Resources"]
     assert "DependsOn" not in plain["WatchbotService"]
+
+
+def test_a_capacity_provider_strategy_replaces_the_launch_type():
+    mixed = [{"capacity_provider": "FARGATE", "weight": 1, "base": 2},
+             {"capacity_provider": "FARGATE_SPOT", "weight": 3}]
+    built = properties(**FARGATE, capacity_provider_strategy=mixed)
+    assert built["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1, "Base": 2},
+                                                 {"CapacityProvider": "FARGATE_SPOT", "Weight": 3}]
+    assert "LaunchType" not in built
+    on_ec2 = properties(capacity_provider_strategy=[{"capacity_provider": {"Ref": "AsgProvider"}, "weight": 1}])
+    assert on_ec2["CapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "AsgProvider"}, "Weight": 1}]
+
+
+@pytest.mark.parametrize("given, strategy, words", [
+    ({}, [{"capacity_provider": "FARGATE_SPOT"}], "EC2 tasks run on EC2 (not FARGATE) capacity providers only"),
+    (FARGATE, [{"capacity_provider": "my-asg-provider"}], "FARGATE tasks run on FARGATE or FARGATE_SPOT"),
+    (FARGATE, [{"capacity_provider": "FARGATE", "base": 1}, {"capacity_provider": "FARGATE_SPOT", "base": 1}],
+     "only one capacity provider may have a base"),
+    ({}, [{"weight": 1}], "capacity_provider"),
+    ({}, [{"capacity_provider": "x", "weight": 1001}], "weight"),
+])
+def test_a_strategy_that_cannot_place_tasks_is_refused(given, strategy, words):
+    with pytest.raises(OptionsError) as caught:
+        Options.build(**REQUIRED_FOR_SERVICE, **given, capacity_provider_strategy=strategy)
+    assert caught.value.option == "capacity_provider_strategy" and words in str(caught.value)

@@ -60,7 +60,8 @@ def test_fifo_environment_has_no_topic_and_says_fifo():
 
 
 def test_reduce_mode_points_the_watcher_at_the_progress_table():
-    assert environment(reduce=True)[contract.ENV_PROGRESS_TABLE] == {"Ref": "WatchbotProgressTable"}
+    # the table's ARN, which the original and its progress clients expect
+    assert environment(reduce=True)[contract.ENV_PROGRESS_TABLE] == {"Fn::GetAtt": ["WatchbotProgressTable", "Arn"]}
     assert contract.ENV_PROGRESS_TABLE not in environment()
 
 
@@ -87,16 +88,26 @@ def test_tmp_is_a_task_scoped_volume_by_default():
     assert container()["MountPoints"] == [{"SourceVolume": "tmp", "ContainerPath": "/tmp", "ReadOnly": False}]
 
 
-def test_mounts_map_host_paths_and_task_scoped_paths_and_list_every_container_path():
+def test_mounts_map_host_paths_and_task_scoped_paths_and_only_task_scoped_ones_are_emptied():
     # given one host mount, one task-scoped mount and two paths that read alike
     built = definition(mounts="/mnt/cache:/cache, /data, /a-b, /a/b")
-    assert built["Volumes"] == [{"Name": "cache", "Host": {"SourcePath": "/mnt/cache"}}, {"Name": "data"},
-                                {"Name": "a-b"}, {"Name": "a-b-2"}]
+    # then /tmp comes first, as the original always mounted it, and names stay unique
+    assert built["Volumes"] == [{"Name": "tmp"}, {"Name": "cache", "Host": {"SourcePath": "/mnt/cache"}},
+                                {"Name": "data"}, {"Name": "a-b"}, {"Name": "a-b-2"}]
     [only] = built["ContainerDefinitions"]
     assert [(m["SourceVolume"], m["ContainerPath"]) for m in only["MountPoints"]] == [
-        ("cache", "/cache"), ("data", "/data"), ("a-b", "/a-b"), ("a-b-2", "/a/b")]
+        ("tmp", "/tmp"), ("cache", "/cache"), ("data", "/data"), ("a-b", "/a-b"), ("a-b-2", "/a/b")]
     env = {pair["Name"]: pair["Value"] for pair in only["Environment"]}
-    assert env[contract.ENV_VOLUMES] == "/cache,/data,/a-b,/a/b"
+    # the host directory is the user's data: the watcher never empties it
+    assert env[contract.ENV_VOLUMES] == "/tmp,/data,/a-b,/a/b"
+
+
+def test_a_tmp_mount_of_your_own_replaces_the_default_one():
+    built = definition(mounts="/srv/tmp:/tmp")
+    assert built["Volumes"] == [{"Name": "tmp", "Host": {"SourcePath": "/srv/tmp"}}]
+    [only] = built["ContainerDefinitions"]
+    assert contract.ENV_VOLUMES not in {pair["Name"] for pair in only["Environment"]} or {
+        pair["Name"]: pair["Value"] for pair in only["Environment"]}[contract.ENV_VOLUMES] == ""
 
 
 def test_container_limits_and_filesystem():
@@ -117,12 +128,12 @@ def test_logs_go_to_the_log_group_with_the_version_as_stream_prefix():
 
 def test_default_image_is_the_service_repository_at_the_version():
     assert container(service="team/worker", service_version="feedbeef")["Image"] == {
-        "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/team/worker:feedbeef"}
+        "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/team/worker:feedbeef"}
 
 
 def test_default_image_takes_an_intrinsic_version():
     assert container(service_version={"Ref": "GitSha"})["Image"] == {"Fn::Sub": [
-        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/my-worker:${ServiceVersion}",
+        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/my-worker:${ServiceVersion}",
         {"ServiceVersion": {"Ref": "GitSha"}}]}
 
 

@@ -10,17 +10,17 @@ def test_fifo_systems_have_no_topic_subscription_or_queue_policy():
     assert rendered(topic.build, fifo=True) == {}
 
 
-def test_topic_feeds_the_work_queue_through_an_sqs_subscription():
+def test_topic_feeds_the_work_queue_through_an_inline_sqs_subscription_as_the_original_did():
     built = rendered(topic.build, prefix="Thumbs")
-    subscription = built["ThumbsTopicSubscription"]
-    assert subscription["Type"] == "AWS::SNS::Subscription"
-    assert subscription["Properties"] == {"TopicArn": {"Ref": "ThumbsTopic"}, "Protocol": "sqs",
-                                          "Endpoint": {"Fn::GetAtt": ["ThumbsQueue", "Arn"]}}
     assert built["ThumbsTopic"]["Type"] == "AWS::SNS::Topic"
+    # inline on the topic, exactly as Watchbot 9 declared it, so an upgrade never unsubscribes the queue
+    assert built["ThumbsTopic"]["Properties"]["Subscription"] == [
+        {"Protocol": "sqs", "Endpoint": {"Fn::GetAtt": ["ThumbsQueue", "Arn"]}}]
+    assert not [r for r in built.values() if r["Type"] == "AWS::SNS::Subscription"]
 
 
 def test_subscription_keeps_the_sns_envelope_the_watcher_unwraps():
-    subscription = rendered(topic.build)["WatchbotTopicSubscription"]["Properties"]
+    [subscription] = rendered(topic.build)["WatchbotTopic"]["Properties"]["Subscription"]
     assert subscription.get("RawMessageDelivery", False) is False
 
 

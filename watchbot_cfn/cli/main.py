@@ -1,4 +1,4 @@
-"""``watchbot-cfn``: render, lint and document Watchbot templates.
+"""``watchbot-cfn``: render, lint, document, deploy, run locally and draw Watchbot templates.
 
 User errors (a missing file, a syntax error, a bad option, a merge conflict)
 print one line on stderr and exit 1, with nothing on stdout and no output file;
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 __all__ = ["build_parser", "main"]
 
@@ -26,13 +27,21 @@ SOURCE_HELP = (
 )
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line that says where the full usage is; exit 2 as argparse does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from watchbot_cfn import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
-                    "source file, lint it, list the options.",
+                    "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
+                    "it messages, draw it and simulate its scaling.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -72,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("--settings", action="store_true",
                          help="print the container variables the template sets and the watcher reads (Markdown)")
     options.set_defaults(handler=_options)
+
+    # Each module imports only the standard library at the top: boto3 loads inside the commands.
+    from watchbot_cfn.cli import deploy, diff, graph, local, send, simulatecmd
+
+    for module in (deploy, local, send, graph, diff, simulatecmd):
+        module.add_parser(commands, SOURCE_HELP)
 
     from watchbot_cfn.bundle.command import add_build_watcher
 

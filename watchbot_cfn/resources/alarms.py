@@ -91,11 +91,16 @@ def build(options: Options, names: Names) -> list[Any]:
 
 def _alarm(options: Options, names: Names, spec: AlarmSpec, notify: Any) -> Alarm:
     namespace, metric_name, dimensions = spec.source(options, names)
-    threshold = getattr(options, spec.tuned_by.threshold)
-    period = getattr(options, spec.tuned_by.period)
-    periods = getattr(options, spec.tuned_by.evaluation_periods)
-    description = (f"Watchbot {names.prefix}: {spec.what} {_COMPARISON_TEXT[spec.comparison]} {threshold} "
-                   f"for {periods} period(s) of {period} s. What to do: {runbook_link(options, spec)}")
+    tuned = spec.tuned_by
+    threshold = getattr(options, tuned.threshold)
+    period = getattr(options, tuned.period)
+    periods = getattr(options, tuned.evaluation_periods)
+    if all(options.is_literal(name) for name in (tuned.threshold, tuned.period, tuned.evaluation_periods)):
+        window = f"{threshold} for {periods} period(s) of {period} s"
+    else:  # a parameter sets them: the alarm's own fields say the figures
+        window = "the threshold for the periods this alarm evaluates"
+    description = (f"Watchbot {names.prefix}: {spec.what} {_COMPARISON_TEXT[spec.comparison]} {window}. "
+                   f"What to do: {runbook_link(options, spec)}")
     alarm = Alarm(
         names.alarm(spec.metric),
         AlarmDescription=description,

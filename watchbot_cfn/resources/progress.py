@@ -4,7 +4,8 @@ Keyed by ``id`` (string). On-demand billing by default, because progress
 traffic comes in bursts that follow the queue; provisioned when both capacity
 options are given. The permission is a separate ``AWS::IAM::Policy`` attached
 to the task role, so the core role definition stays the same in every mode.
-The container gets the table name as ``ProgressTable`` (see task.py), and the
+The container gets the table's ARN as ``ProgressTable`` (see task.py), as the
+original's progress clients expect, and the
 service waits for the policy (see service.py) so the first jobs are not denied.
 """
 
@@ -41,6 +42,7 @@ def build(options: Options, names: Names) -> list[Any]:
         return []
     table = Table(
         names.progress_table,
+        TableName=names.progress_table_name,
         AttributeDefinitions=[AttributeDefinition(AttributeName=KEY, AttributeType="S")],
         KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
         # Progress of multi-part jobs is state a bad deploy or script must not lose.

@@ -15,7 +15,7 @@ from troposphere import GetAtt, Sub
 from troposphere.sqs import Queue, RedrivePolicy
 
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options
+from watchbot_cfn.options import MAX_RETENTION, Options
 from watchbot_cfn.resources.scanner import SQS_MANAGED_ENCRYPTION, skip
 
 __all__ = ["build", "work_queue_arn_by_name"]
@@ -52,7 +52,8 @@ def _dead_letter_queue(options: Options, names: Names) -> Queue:
     queue = Queue(
         names.dead_letter_queue,
         QueueName=names.dead_letter_queue_name,
-        MessageRetentionPeriod=options.message_retention,
+        # Dead letters are evidence: kept 14 days, the longest SQS allows, whatever the work queue keeps.
+        MessageRetentionPeriod=MAX_RETENTION,
         SqsManagedSseEnabled=True,
         # Only our own work queue may redrive here. Its ARN is spelled out from
         # its name: GetAtt would make the two queues depend on each other.

@@ -42,10 +42,13 @@ def build(options: Options, names: Names) -> list[Any]:
         # The table policy is a separate resource; without this the first tasks
         # could start before IAM lets them use the table.
         service.DependsOn = [names.progress_table_policy]
-    if options.capacity == "FARGATE_SPOT":
-        service.CapacityProviderStrategy = [CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=1)]
-    else:
-        service.LaunchType = options.capacity
+    strategy = _strategy(options)
+    if strategy:
+        service.CapacityProviderStrategy = strategy
+    elif options.capacity == "FARGATE":
+        service.LaunchType = "FARGATE"
+    # EC2 with no strategy sets neither: the cluster's default capacity provider strategy applies, or the
+    # EC2 launch type when the cluster has none (as the original did).
     if options.is_fargate:
         service.NetworkConfiguration = _awsvpc(options)
     else:
@@ -54,6 +57,17 @@ def build(options: Options, names: Names) -> list[Any]:
         if options.placement_strategies:
             service.PlacementStrategies = options.placement_strategies
     return [service]
+
+
+def _strategy(options: Options) -> list[CapacityProviderStrategyItem]:
+    """The strategy given, or all on FARGATE_SPOT for that capacity."""
+    if not options.capacity_provider_strategy and options.capacity == "FARGATE_SPOT":
+        return [CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=1)]
+    return [CapacityProviderStrategyItem(**{_STRATEGY_KEYS[key]: value for key, value in item.items()})
+            for item in options.capacity_provider_strategy]
+
+
+_STRATEGY_KEYS = {"capacity_provider": "CapacityProvider", "weight": "Weight", "base": "Base"}
 
 
 def _awsvpc(options: Options) -> NetworkConfiguration:

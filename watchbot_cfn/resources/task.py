@@ -69,8 +69,11 @@ def build(options: Options, names: Names) -> list[Any]:
 
 
 def default_image(options: Options) -> Sub:
-    """``<account>.dkr.ecr.<region>.amazonaws.com/<service>:<service_version>``."""
-    text = f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.amazonaws.com/{options.service}:"
+    """``<account>.dkr.ecr.<region>.<URL suffix>/<service>:<service_version>``.
+
+    The URL suffix is ``amazonaws.com``, or ``amazonaws.com.cn`` in China.
+    """
+    text = f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{options.service}:"
     version = options.literal("service_version")
     if version is None:
         return Sub(text + "${ServiceVersion}", ServiceVersion=options.service_version)
@@ -83,8 +86,10 @@ def container_environment(options: Options, names: Names) -> dict[str, Any]:
         contract.ENV_QUEUE_URL: Ref(names.queue),
         contract.ENV_LOG_GROUP: Ref(names.log_group),
         contract.ENV_WORK_TOPIC: None if options.fifo else Ref(names.topic),
-        contract.ENV_VOLUMES: contract.VOLUMES.format([container for _, container in options.mount_list]),
-        contract.ENV_PROGRESS_TABLE: Ref(names.progress_table) if options.reduce else None,
+        # Only task-scoped volumes are emptied between jobs: a host path is the user's own data.
+        contract.ENV_VOLUMES: contract.VOLUMES.format(options.task_scoped_volumes),
+        # The table's ARN, not its name: the original and its progress clients expect the ARN.
+        contract.ENV_PROGRESS_TABLE: GetAtt(names.progress_table, "Arn") if options.reduce else None,
     }
     env: dict[str, Any] = {}
     for setting in contract.SETTINGS:

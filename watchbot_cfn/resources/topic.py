@@ -12,7 +12,7 @@ from typing import Any
 import awacs.sqs
 from awacs.aws import Allow, ArnEquals, Condition, Principal, Statement
 from troposphere import GetAtt, Ref
-from troposphere.sns import SubscriptionResource, Topic
+from troposphere.sns import Subscription, Topic
 from troposphere.sqs import QueuePolicy
 
 from watchbot_cfn.naming import Names
@@ -28,12 +28,13 @@ def build(options: Options, names: Names) -> list[Any]:
     if options.fifo:
         return []
     return [
-        Topic(names.topic, DisplayName=f"Watchbot {names.prefix} work topic", Metadata=skip(SNS_AWS_MANAGED_KEY)),
-        SubscriptionResource(
-            names.topic_subscription,
-            TopicArn=Ref(names.topic),
-            Protocol="sqs",
-            Endpoint=GetAtt(names.queue, "Arn"),
+        Topic(
+            names.topic,
+            DisplayName=f"Watchbot {names.prefix} work topic",
+            # Inline, as the original declared it: moving the subscription to a resource of its own would
+            # unsubscribe the queue during an upgrade, and SNS drops what it publishes meanwhile.
+            Subscription=[Subscription(Protocol="sqs", Endpoint=GetAtt(names.queue, "Arn"))],
+            Metadata=skip(SNS_AWS_MANAGED_KEY),
         ),
         _queue_policy(names),
     ]

@@ -1,0 +1,28 @@
+"""docs/scaling.md's simulated comparison is what the simulator produces today."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.simulate import load_trace
+from watchbot_cfn.simulate.report import TRACE_TITLES, comparison_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+TRACES = REPO / "examples" / "traces"
+CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
+REGENERATE = ("python benchmarks/simulate.py --template cdk=tests/simulate/data/cdk-queue-processing.template.json "
+              "--markdown")
+
+
+def test_the_comparison_in_docs_is_up_to_date():
+    text = (REPO / "docs" / "scaling.md").read_text()
+    found = re.search(r"<!-- comparison: [^\n]*-->\n(.*)<!-- end of comparison -->", text, re.S)
+    assert found, "docs/scaling.md lost its comparison markers"
+    templates = {"queue-depth": load_template(str(TRACES / "queue-depth.toml")),
+                 "backlog-per-task": load_template(str(TRACES / "backlog-per-task.toml")),
+                 "cdk": json.loads(CDK.read_text())}
+    traces = {name: load_trace(str(TRACES / f"{name}.csv")) for name in TRACE_TITLES}
+    assert found.group(1) == comparison_markdown(templates, traces), f"regenerate it: {REGENERATE}"

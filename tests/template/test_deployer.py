@@ -1,0 +1,219 @@
+"""The deploy flow against CloudFormation's documented answers, where moto cannot go.
+
+moto has no Replacement details, no asynchronous execution and no rollback, so
+these cases script a CloudFormation client with the shapes and event
+sequences AWS documents (an update whose service fails and is rolled back;
+changes that replace resources). The flow against a real endpoint process is
+tests/integration/test_cli_deploy.py.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from watchbot_cfn.cli.awsclients import Aws, AwsError
+from watchbot_cfn.cli.changeset import Change, format_change
+from watchbot_cfn.cli.deployer import (
+    INLINE_LIMIT,
+    DeployRequest,
+    change_type_for,
+    deploy,
+    template_source,
+)
+from watchbot_cfn.cli.liveview import StatusLine
+from watchbot_cfn.cli.parameters import ParameterError, parse_assignments, stack_parameters
+from watchbot_cfn.cli.stackevents import Event, failure_lines
+
+STACK = "media"
+TEMPLATE = {"Parameters": {"GitSha": {"Type": "String"}, "Size": {"Type": "Number", "Default": 1}},
+            "Resources": {"WatchbotQueue": {"Type": "AWS::SQS::Queue"},
+                          "WatchbotService": {"Type": "AWS::ECS::Service"},
+                          "WatchbotTaskDefinition": {"Type": "AWS::ECS::TaskDefinition"}}}
+
+
+def event(number: int, logical_id: str, status: str, reason: str = "", kind: str = "") -> dict[str, Any]:
+    return {"EventId": f"e{number}", "LogicalResourceId": logical_id, "ResourceStatus": status,
+            "ResourceType": kind or ("AWS::CloudFormation::Stack" if logical_id == STACK else "AWS::ECS::Service"),
+            "ResourceStatusReason": reason, "Timestamp": datetime(2026, 1, 1, 12, 0, number, tzinfo=timezone.utc)}
+
+
+OLD_EVENTS = [event(1, STACK, "CREATE_COMPLETE")]
+#: A failed update as CloudFormation reports it, in the order it happens; one list per poll.
+ROLLBACK_POLLS = [
+    [event(2, STACK, "UPDATE_IN_PROGRESS", "User Initiated"),
+     event(3, "WatchbotTaskDefinition", "UPDATE_IN_PROGRESS", kind="AWS::ECS::TaskDefinition")],
+    [event(4, "WatchbotTaskDefinition", "UPDATE_COMPLETE", kind="AWS::ECS::TaskDefinition"),
+     event(5, "WatchbotService", "UPDATE_IN_PROGRESS"),
+     event(6, "WatchbotService", "UPDATE_FAILED", 'Resource handler returned message: "Cluster not found." '
+                                                  "(HandlerErrorCode: NotFound)"),
+     event(7, "WatchbotQueue", "UPDATE_FAILED", "Resource update cancelled", kind="AWS::SQS::Queue"),
+     event(8, STACK, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: "
+                                                    "[WatchbotService].")],
+    [event(9, "WatchbotService", "UPDATE_COMPLETE"),
+     event(10, STACK, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+     event(11, STACK, "UPDATE_ROLLBACK_COMPLETE")],
+]
+CHANGES = [
+    {"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "WatchbotTaskDefinition", "ResourceType": "AWS::ECS::TaskDefinition",
+        "Replacement": "True", "Details": [{"Target": {"Attribute": "Properties", "Name": "ContainerDefinitions"}}]}},
+    {"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "WatchbotService", "ResourceType": "AWS::ECS::Service",
+        "Replacement": "Conditional", "Details": [{"Target": {"Attribute": "Properties", "Name": "TaskDefinition"}}]}},
+]
+
+
+class ScriptedCloudFormation:
+    """Answers like CloudFormation: a change set that takes a poll to compute, then events poll by poll."""
+
+    def __init__(self, polls: list[list[dict[str, Any]]], changes: list[dict[str, Any]],
+                 stack_status: str | None = "UPDATE_COMPLETE") -> None:
+        self.polls = polls
+        self.changes = changes
+        self.stack_status = stack_status
+        self.history = list(OLD_EVENTS)  # oldest first
+        self.executed = False
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        if self.stack_status is None:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does "
+                                         "not exist"}}, "DescribeStacks")
+        return {"Stacks": [{"StackStatus": self.stack_status,
+                            "Parameters": [{"ParameterKey": "GitSha", "ParameterValue": "old"}]}]}
+
+    def create_change_set(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append(("create_change_set", arguments))
+        self.pending = 1
+        return {"Id": "arn:changeset/1", "StackId": "arn:stack/media"}
+
+    def describe_change_set(self, **arguments: Any) -> dict[str, Any]:
+        if self.pending:
+            self.pending -= 1
+            return {"Status": "CREATE_PENDING", "StackId": "arn:stack/media"}
+        return {"Status": "CREATE_COMPLETE", "StackId": "arn:stack/media", "Changes": self.changes}
+
+    def delete_change_set(self, **arguments: Any) -> None:
+        self.calls.append(("delete_change_set", arguments))
+
+    def execute_change_set(self, **arguments: Any) -> None:
+        self.calls.append(("execute_change_set", arguments))
+        self.executed = True
+
+    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
+        if self.executed and self.polls and NextToken is None:
+            self.history.extend(self.polls.pop(0))
+        newest_first = list(reversed(self.history))
+        # pages of three, so a poll has to follow NextToken
+        start = int(NextToken or 0)
+        page = {"StackEvents": newest_first[start:start + 3]}
+        if start + 3 < len(newest_first):
+            page["NextToken"] = str(start + 3)
+        return page
+
+
+def aws_with(cfn: Any) -> Aws:
+    aws = Aws(session=None, region="us-east-1", endpoint_url=None)
+    aws._clients["cloudformation"] = cfn
+    return aws
+
+
+def run_deploy(cfn: Any, **request: Any) -> tuple[Any, str]:
+    output = io.StringIO()
+    arguments = {"stack_name": STACK, "template": TEMPLATE, "parameters": {"GitSha": "new"}, "yes": True,
+                 "poll_interval": 0.0, **request}
+    outcome = deploy(aws_with(cfn), DeployRequest(**arguments), StatusLine(output, live=False))
+    return outcome, output.getvalue()
+
+
+def test_failed_update_that_rolls_back_names_the_resource_and_the_reason():
+    cfn = ScriptedCloudFormation([list(poll) for poll in ROLLBACK_POLLS], CHANGES)
+    outcome, printed = run_deploy(cfn)
+    assert not outcome.ok
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert outcome.failures == ['WatchbotService (AWS::ECS::Service): Resource handler returned message: '
+                                '"Cluster not found." (HandlerErrorCode: NotFound)']
+    assert "rolled back" in outcome.describe()
+    # every new event was shown once, in order, and none of the old ones
+    shown = [line.split()[1] for line in printed.splitlines() if line[:2].isdigit()]
+    assert shown == [e["ResourceStatus"] for poll in ROLLBACK_POLLS for e in poll]
+
+
+def test_replacements_are_marked_and_previous_parameters_kept():
+    cfn = ScriptedCloudFormation([[event(2, STACK, "UPDATE_IN_PROGRESS"), event(3, STACK, "UPDATE_COMPLETE")]],
+                                 CHANGES)
+    outcome, printed = run_deploy(cfn, parameters={})
+    assert outcome.ok and outcome.status == "UPDATE_COMPLETE"
+    assert "2 changes, 2 of them replacing a resource" in printed
+    task_line = next(line for line in printed.splitlines() if "WatchbotTaskDefinition" in line)
+    assert "REPLACED: a new resource takes its place" in task_line and "[ContainerDefinitions]" in task_line
+    assert "may be REPLACED" in next(line for line in printed.splitlines() if "Modify  WatchbotService" in line)
+    (_, created), = [call for call in cfn.calls if call[0] == "create_change_set"]
+    assert created["ChangeSetType"] == "UPDATE"
+    assert created["Parameters"] == [{"ParameterKey": "GitSha", "UsePreviousValue": True}]
+    assert "CAPABILITY_NAMED_IAM" in created["Capabilities"]
+
+
+def test_without_confirmation_nothing_is_executed_and_the_change_set_is_deleted():
+    cfn = ScriptedCloudFormation([], CHANGES)
+    output = io.StringIO()
+    outcome = deploy(aws_with(cfn), DeployRequest(STACK, TEMPLATE, {"GitSha": "x"}, poll_interval=0.0),
+                     StatusLine(output, live=False), confirm=lambda question: False)
+    assert outcome.status == "DECLINED" and outcome.ok
+    assert [name for name, _ in cfn.calls] == ["create_change_set", "delete_change_set"]
+
+
+@pytest.mark.parametrize("status,expected", [
+    (None, "CREATE"), ("REVIEW_IN_PROGRESS", "CREATE"), ("UPDATE_ROLLBACK_COMPLETE", "UPDATE"),
+    ("CREATE_COMPLETE", "UPDATE")])
+def test_change_type(status, expected):
+    stack = None if status is None else {"StackStatus": status}
+    assert change_type_for(stack, STACK) == expected
+
+
+@pytest.mark.parametrize("status,fragment", [("ROLLBACK_COMPLETE", "delete it"), ("UPDATE_IN_PROGRESS", "busy")])
+def test_stacks_that_cannot_be_updated_say_what_to_do(status, fragment):
+    with pytest.raises(AwsError, match=fragment):
+        change_type_for({"StackStatus": status}, STACK)
+
+
+def test_template_limits():
+    aws = Aws(session=None, region="us-east-1", endpoint_url=None)
+    small = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
+    compact = '{"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}'
+    assert template_source(aws, STACK, small, None) == {"TemplateBody": compact}
+    big = {"Resources": {f"Q{n}": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "x" * 200}}
+                         for n in range(300)}}
+    with pytest.raises(AwsError, match=f"at most {INLINE_LIMIT:,} inline: give --s3-bucket"):
+        template_source(aws, STACK, big, None)
+    many = {"Resources": {f"Q{n}": {"Type": "AWS::SQS::Queue"} for n in range(501)}}
+    with pytest.raises(AwsError, match="501 resources; a CloudFormation stack holds at most 500"):
+        template_source(aws, STACK, many, "bucket")
+
+
+def test_parameters():
+    assert parse_assignments(["A=1", "B=x=y", "A=2"]) == {"A": "2", "B": "x=y"}
+    with pytest.raises(ParameterError, match="expected KEY=VALUE"):
+        parse_assignments(["novalue"])
+    with pytest.raises(ParameterError, match="'Nope' is not a parameter of the template; allowed: GitSha, Size"):
+        stack_parameters(TEMPLATE, {"Nope": "1"})
+    with pytest.raises(ParameterError, match="give --parameter GitSha=VALUE"):
+        stack_parameters(TEMPLATE, {})
+    assert stack_parameters(TEMPLATE, {"Size": "3"}, previous=["GitSha"]) == [
+        {"ParameterKey": "GitSha", "UsePreviousValue": True}, {"ParameterKey": "Size", "ParameterValue": "3"}]
+
+
+def test_failure_lines_fall_back_to_the_stack_reason():
+    events = [Event.from_api(event(1, STACK, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create"))]
+    assert failure_lines(events, STACK) == [f"{STACK}: The following resource(s) failed to create"]
+
+
+def test_format_change_for_add_and_remove():
+    assert format_change(Change("Add", "Q", "AWS::SQS::Queue", ""), 3, 15) == "  + Add     Q    AWS::SQS::Queue"
+    assert format_change(Change("Remove", "T", "AWS::SNS::Topic", "True"), 1, 15).startswith("  - Remove  T")

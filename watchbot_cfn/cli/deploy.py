@@ -1,0 +1,81 @@
+"""``watchbot-cfn deploy``: render a source and create or update its stack through a change set."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+AWS_HELP = ("Credentials and region come from the standard AWS chain (environment, AWS_PROFILE, config files, "
+            "instance roles); --endpoint-url or AWS_ENDPOINT_URL point at another endpoint, such as the one "
+            "`watchbot-cfn local` prints.")
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", "-r", metavar="REGION", help="AWS region (default: the configured one)")
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
+
+
+def add_parser(commands: Any, source_help: str) -> None:
+    parser = commands.add_parser(
+        "deploy", help="create or update a stack from a source, through a change set",
+        description="Render SOURCE and create or update stack NAME through a CloudFormation change set: the "
+                    "changes are shown first (resources that would be replaced are marked), applied after a "
+                    "confirmation unless --yes, and the stack's events are followed with a live progress line "
+                    "until it settles. 'No changes' is success. On failure or rollback the failed resources "
+                    "and CloudFormation's reasons are printed and the exit code is 1. " + AWS_HELP,
+        epilog="Examples: watchbot-cfn deploy examples/minimal.toml --stack-name media-resize; "
+               "watchbot-cfn deploy app.py --stack-name prod --parameter GitSha=$(git rev-parse HEAD) --yes")
+    parser.add_argument("source", metavar="SOURCE", help=source_help)
+    parser.add_argument("--stack-name", "-n", required=True, metavar="NAME", help="the stack to create or update")
+    add_aws_arguments(parser)
+    parser.add_argument("--parameter", "-p", action="append", metavar="KEY=VALUE",
+                        help="a template parameter's value; repeat for several. Parameters not given keep the "
+                             "stack's previous value, or their default")
+    parser.add_argument("--yes", "-y", action="store_true", help="apply the changes without asking")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show the changes, then delete the change set without applying it")
+    parser.add_argument("--s3-bucket", metavar="BUCKET",
+                        help="upload the template to BUCKET first; needed when it exceeds CloudFormation's "
+                             "51,200-byte limit for an inline template (up to 1 MB this way)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from watchbot_cfn.cli.awsclients import connect
+    from watchbot_cfn.cli.deployer import DeployRequest, deploy
+    from watchbot_cfn.cli.liveview import StatusLine
+    from watchbot_cfn.cli.parameters import parse_assignments
+    from watchbot_cfn.cli.render import ordered_dict
+    from watchbot_cfn.cli.sources import load_source
+
+    parameters = parse_assignments(args.parameter)
+    template = ordered_dict(load_source(args.source))
+    aws = connect(args.region, args.endpoint_url)
+    out = StatusLine(sys.stdout)
+    request = DeployRequest(stack_name=args.stack_name, template=template, parameters=parameters,
+                            yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket)
+    try:
+        outcome = deploy(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
+    except KeyboardInterrupt:
+        out.clear()
+        print(f"watchbot-cfn: stopped watching stack {args.stack_name}; an operation already started goes on in "
+              "CloudFormation", file=sys.stderr)
+        return 130
+    if outcome.ok:
+        return 0
+    for line in outcome.failures:
+        print(f"  {line}", file=sys.stderr)
+    print(f"watchbot-cfn: error: stack {args.stack_name}: {outcome.describe()} ({outcome.status})", file=sys.stderr)
+    return 1
+
+
+def _ask(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
