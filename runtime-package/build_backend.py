@@ -32,7 +32,11 @@ NAME = "watchbot-cfn-runtime"
 SUMMARY = "The Watchbot watcher (watchbot listen) alone: runs a command once per SQS message"
 REQUIRES_PYTHON = ">=3.9"
 DEPENDENCIES = ("boto3>=1.34",)
-CONSOLE_SCRIPTS = {"watchbot": "watchbot_cfn.runtime.cli:main"}
+#: The runtime's commands: the watcher, and reduce mode's progress command for shell workers.
+CONSOLE_SCRIPTS = {
+    "watchbot": "watchbot_cfn.runtime.cli:main",
+    "watchbot-progress": "watchbot_cfn.runtime.progresscli:main",
+}
 #: The watcher's files, relative to the directory holding ``watchbot_cfn``.
 FILES = ("watchbot_cfn/__init__.py", "watchbot_cfn/contract.py")
 DIRECTORIES = ("watchbot_cfn/runtime",)

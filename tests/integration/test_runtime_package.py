@@ -138,3 +138,23 @@ def test_debians_python_39_can_be_unpacked_when_no_other_is_installed(request):
     except Unavailable as error:
         pytest.skip(f"Debian's python3.9 cannot be fetched here: {error}")
     assert is_python39(interpreter)
+
+
+def test_on_the_oldest_python_watchbot_progress_tracks_a_jobs_parts(moto_server, runtime_venv):
+    table = moto_server.client("dynamodb").create_table(
+        TableName="oldest-python-progress", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])["TableDescription"]["TableArn"]
+    environment = dict(moto_server.env(), ProgressTable=table)
+
+    def progress(*words: str) -> str:
+        result = subprocess.run([str(runtime_venv / "bin" / "watchbot-progress"), *words], env=environment,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    progress("set-total", "job-1", "--total", "2")
+    progress("set-metadata", "job-1", "--metadata", '{"files": ["a.tif", "b.tif"], "zoom": 12}')
+    assert [progress("complete-part", "job-1", "--part", str(part)) for part in (2, 1)] == ["false", "true"]
+    assert json.loads(progress("status", "job-1")) == {"progress": 1,
+                                                        "metadata": {"files": ["a.tif", "b.tif"], "zoom": 12}}

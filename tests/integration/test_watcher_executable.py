@@ -10,6 +10,7 @@ directory holding nothing but itself.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -167,6 +168,43 @@ def test_credentials_that_assume_a_role_come_through_the_bundled_sts_model(moto_
         watcher.stop()
     assert outcomes(lines) == Counter(success=1)
     assert any(line.endswith("] with a role") for line in lines)
+
+
+def progress_table(server: MotoServer) -> str:
+    """A progress table laid out as reduce mode's (key ``id``); returns its ARN."""
+    answer = server.client("dynamodb").create_table(
+        TableName=f"progress-{os.getpid()}-{len(os.listdir('/proc'))}", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return answer["TableDescription"]["TableArn"]
+
+
+@pytest.mark.parametrize("variant", ["dynamic", "static"])
+def test_called_watchbot_progress_it_tracks_a_jobs_parts(moto_server, executable, static_executable, tmp_path,
+                                                        variant):
+    # given the executable under the progress command's name (staticx resolves symbolic links: a hard
+    # link for it), and reduce mode's table in the environment
+    link = tmp_path / "watchbot-progress"
+    if variant == "dynamic":
+        link.symlink_to(executable)
+    else:
+        os.link(static_executable, link)
+    environment = {key: value for key, value in bare_environment(moto_server, "unused").items()
+                   if key.startswith("AWS_")}
+    environment["ProgressTable"] = progress_table(moto_server)
+
+    def progress(*words: str) -> str:
+        result = subprocess.run([str(link), *words], env=environment, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    # when a two-part job is recorded and completed part by part
+    assert progress("set-total", "job-1", "--total", "2") == ""
+    answers = [progress("complete-part", "job-1", "--part", "1"), progress("complete-part", "job-1", "--part", "2")]
+    # then only the last completion says the job is done, and the status agrees
+    assert answers == ["false", "true"]
+    assert json.loads(progress("status", "job-1")) == {"progress": 1}
+    assert progress("--version") == f"watchbot-progress {__version__}"
 
 
 def test_cleaning_a_volume_that_holds_the_unpacked_executable_keeps_it_working(moto_server, executable, tmp_path):

@@ -67,7 +67,7 @@ def test_every_module_the_watcher_loads_is_in_the_wheel(wheel):
     assert {Path(path).resolve().relative_to(ROOT).as_posix() for path in loaded} <= python_files(wheel)
 
 
-def test_the_metadata_claims_python_39_boto3_only_and_the_watchbot_script(wheel):
+def test_the_metadata_claims_python_39_boto3_only_and_the_runtimes_commands(backend, wheel):
     dist_info = f"watchbot_cfn_runtime-{__version__}.dist-info"
     metadata = Parser().parsestr(wheel.read(f"{dist_info}/METADATA").decode())
     assert metadata["Name"] == "watchbot-cfn-runtime"
@@ -77,7 +77,12 @@ def test_the_metadata_claims_python_39_boto3_only_and_the_watchbot_script(wheel)
         requirement for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
         if requirement.startswith("boto3")]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert f"watchbot = {scripts['watchbot']}" in wheel.read(f"{dist_info}/entry_points.txt").decode()
+    runtime_scripts = {name: target for name, target in scripts.items() if target.startswith("watchbot_cfn.runtime.")}
+    assert set(runtime_scripts) >= {"watchbot", "watchbot-progress"}
+    assert backend.CONSOLE_SCRIPTS == runtime_scripts  # the same commands as the full package's runtime
+    entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
+    for name, target in runtime_scripts.items():
+        assert f"{name} = {target}" in entry_points
     assert "Root-Is-Purelib: true" in wheel.read(f"{dist_info}/WHEEL").decode()
 
 

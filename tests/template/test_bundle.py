@@ -36,7 +36,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     ("botocore/data/sqs/2012-11-05/service-2.json.gz", True),
     ("botocore/data/sts/2011-06-15/endpoint-rule-set-1.json.gz", True),
     ("botocore/data/ec2/2016-11-15/service-2.json.gz", False),
-    ("botocore/data/dynamodb/2012-08-10/service-2.json.gz", False),
+    ("botocore/data/dynamodb/2012-08-10/service-2.json.gz", True),
+    ("botocore/data/sns/2010-03-31/service-2.json.gz", False),
     ("boto3/data/s3/2006-03-01/resources-1.json", False),
     ("certifi/cacert.pem", True),
 ])
@@ -45,18 +46,42 @@ def test_only_the_listed_services_models_are_kept(destination, kept):
 
 
 def test_adding_a_service_to_the_list_keeps_its_model(monkeypatch):
-    monkeypatch.setattr(contents, "SERVICES", (*contents.SERVICES, "dynamodb"))
-    assert contents.keep_file("botocore/data/dynamodb/2012-08-10/service-2.json.gz")
+    monkeypatch.setattr(contents, "SERVICES", (*contents.SERVICES, "sns"))
+    assert contents.keep_file("botocore/data/sns/2010-03-31/service-2.json.gz")
 
 
-def test_every_service_the_runtime_creates_a_client_for_is_listed():
+def reached_from(start: str) -> set[str]:
+    """Our modules that ``start`` reaches through imports at any depth, as PyInstaller follows them."""
+    seen: set[str] = set()
+    waiting = [start]
+    while waiting:
+        name = waiting.pop()
+        base = REPO / name.replace(".", "/")
+        path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("watchbot_cfn"):
+                waiting += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                waiting += [alias.name for alias in node.names if alias.name.startswith("watchbot_cfn")]
+    return seen
+
+
+def test_every_service_a_command_of_the_executable_calls_has_its_model_listed():
+    modules = reached_from("watchbot_cfn.bundle.entry")
+    assert {"watchbot_cfn.runtime.cli", "watchbot_cfn.runtime.queue", "watchbot_cfn.runtime.progresscli",
+            "watchbot_cfn.runtime.progress"} <= modules
     clients = set()
-    for path in RUNTIME.glob("*.py"):
+    for name in modules:
+        base = REPO / name.replace(".", "/")
+        path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "client"
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 clients.add(node.args[0].value)
-    assert "sqs" in clients, "the scan found the runtime's SQS client"
+    assert {"sqs", "dynamodb"} <= clients, "the scan found the runtime's clients"
     assert clients <= set(contents.SERVICES)
 
 
@@ -74,7 +99,7 @@ def test_the_frozen_entry_imports_only_the_standard_library_and_the_runtime():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     outside = {name for name in imported if name.split(".")[0] not in sys.stdlib_module_names}
-    assert outside == {"watchbot_cfn.runtime.cli"}
+    assert outside == {"watchbot_cfn.runtime.cli", "watchbot_cfn.runtime.progresscli"}
     package = ast.parse(Path(contents.__file__).with_name("__init__.py").read_text())
     assert not [node for node in ast.walk(package) if isinstance(node, (ast.Import, ast.ImportFrom))]
 
@@ -91,6 +116,24 @@ def test_jobs_get_the_environment_before_the_executable_unpacked_itself():
 
 def test_a_library_path_only_the_executable_set_is_removed():
     assert entry.job_environment({"LD_LIBRARY_PATH": "/tmp/_MEI1", "HOME": "/root"}) == {"HOME": "/root"}
+
+
+@pytest.mark.parametrize("name,program", [
+    ("/usr/local/bin/watchbot", "watchbot"), ("watchbot", "watchbot"), ("/opt/bin/watchbot-progress", "progress"),
+    ("/tmp/staticx-ab12/watchbot", "watchbot"),
+])
+def test_the_name_it_is_called_by_picks_the_command(name, program, capsys):
+    with pytest.raises(SystemExit) as stop:
+        entry.main(["--version"], name=name)
+    assert stop.value.code == 0
+    expected = "watchbot-progress" if program == "progress" else "watchbot"
+    assert capsys.readouterr().out.strip() == f"{expected} {__version__}"
+
+
+def test_under_staticx_the_name_comes_from_the_file_it_ran():
+    environ = {"STATICX_PROG_PATH": "/usr/local/bin/watchbot-progress"}
+    assert entry.called_as(environ, "/tmp/staticx-ab12/watchbot") == "watchbot-progress"
+    assert entry.called_as({}, "/usr/local/bin/watchbot-progress") == "watchbot-progress"
 
 
 def test_the_package_run_from_python_is_not_frozen_and_protects_nothing():

@@ -1,7 +1,7 @@
 """What the watcher executable carries, and nothing more.
 
 botocore ships a data model for every AWS service (about 20 MB compressed);
-the watcher needs the models of the services it calls plus botocore's shared
+the executable needs the models of the services its commands call plus botocore's shared
 files (endpoints, partitions, retry and default configuration). Python
 packages are allowed by name: everything else installed next to the builder
 (the template libraries, test tools) is left out, so a new dependency of the
@@ -26,6 +26,7 @@ __all__ = [
 #: AWS services whose botocore models go into the executable; adding a service is one line.
 SERVICES: tuple[str, ...] = (
     "sqs",  # the work queue: receive, extend visibility, delete, return
+    "dynamodb",  # reduce mode's progress table (watchbot-progress)
     "sts",  # credentials that assume a role (web identity tokens, profiles with role_arn)
 )
 

@@ -1,5 +1,11 @@
 """The watcher executable's ``__main__``: tidy the environment, then run ``watchbot``.
 
+Called by the name ``watchbot-progress`` (a link or a copy), the same file is
+reduce mode's progress command instead, so images without Python get both of
+the runtime's commands from one file. staticx starts the program under a name
+of its own and passes the file it ran as ``STATICX_PROG_PATH`` (with symbolic
+links resolved), so a ``--static`` file needs a hard link or a copy.
+
 A single-file executable unpacks itself and runs a second process whose
 environment carries the unpacker's settings: ``LD_LIBRARY_PATH`` pointing at
 the bundled libraries, and PyInstaller's ``_PYI_*`` and staticx's
@@ -17,10 +23,12 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-__all__ = ["BUNDLE_VARIABLE_PREFIXES", "job_environment", "main"]
+__all__ = ["BUNDLE_VARIABLE_PREFIXES", "PROGRESS_NAME", "called_as", "job_environment", "main"]
 
 #: Variables that the unpackers set for their own use.
 BUNDLE_VARIABLE_PREFIXES = ("_PYI_", "STATICX_")
+#: The name under which the executable runs ``watchbot-progress`` rather than ``watchbot``.
+PROGRESS_NAME = "watchbot-progress"
 
 
 def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -36,11 +44,22 @@ def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def called_as(environ: Mapping[str, str], argv0: str) -> str:
+    """The name the file was run by: staticx's record of it when there is one, else argv[0]."""
+    return os.path.basename(environ.get("STATICX_PROG_PATH") or argv0)
+
+
+def main(argv: Sequence[str] | None = None, name: str | None = None) -> int:
+    """Run ``watchbot``, or ``watchbot-progress`` when called by that name (``name`` defaults to how it was run)."""
+    name = name if name is not None else called_as(os.environ, sys.argv[0])
     if getattr(sys, "frozen", False):
         clean = job_environment(os.environ)
         os.environ.clear()
         os.environ.update(clean)
+    if os.path.basename(name) == PROGRESS_NAME:
+        from watchbot_cfn.runtime.progresscli import main as progress
+
+        return progress(argv)
     from watchbot_cfn.runtime.cli import main as watchbot
 
     return watchbot(argv)
