@@ -14,7 +14,8 @@ __all__ = ["add_build_watcher"]
 DESCRIPTION = (
     "Build the watcher (`watchbot listen`) as one executable file for Linux on this machine's architecture, to "
     "COPY into any image: it needs no Python there. It carries only the runtime, boto3 and the AWS service "
-    "models the watcher calls. The plain executable needs the build machine's glibc version or newer in the "
+    "models the runtime calls; linked or copied as 'watchbot-progress' it is reduce mode's progress command. "
+    "The plain executable needs the build machine's glibc version or newer in the "
     "image; --static also carries the C library, for musl images such as Alpine and older glibc. Needs the "
     "'bundle' extra (pip install 'watchbot-cfn[bundle]') and binutils."
 )

@@ -1,11 +1,12 @@
 """What the watcher executable carries, and nothing more.
 
 botocore ships a data model for every AWS service (about 20 MB compressed);
-the executable needs the models of the services its commands call plus botocore's shared
-files (endpoints, partitions, retry and default configuration). Python
-packages are allowed by name: everything else installed next to the builder
-(the template libraries, test tools) is left out, so a new dependency of the
-environment never slips into the executable unnoticed.
+the executable needs the models of the services its commands call, plus
+botocore's shared files (endpoints, partitions, retry and default
+configuration). Python packages are allowed by name: everything else
+installed next to the builder (the template libraries, test tools) is left
+out, so a new dependency of the environment never slips into the executable
+unnoticed.
 """
 
 from __future__ import annotations
