@@ -91,10 +91,12 @@ def test_the_executable_is_small_and_says_the_package_version(executable):
 def test_the_executable_carries_the_runtime_and_only_the_listed_service_models(executable):
     from PyInstaller.archive.readers import CArchiveReader
 
-    from watchbot_cfn.bundle.contents import PACKAGES, SERVICES
+    from watchbot_cfn.bundle.contents import PACKAGES, SERVICES, UNUSED_RUNTIME_HOOKS
 
     archive = CArchiveReader(str(executable))
     files = list(archive.toc)
+    assert not UNUSED_RUNTIME_HOOKS & set(files)
+    assert "entry" in files  # the frozen program's __main__
     models = {name.split("/")[2] for name in files if name.startswith("botocore/data/") and name.count("/") > 2}
     assert models == set(SERVICES)
     assert "botocore/data/endpoints.json" in files

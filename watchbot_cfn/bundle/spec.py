@@ -1,8 +1,9 @@
 """The PyInstaller spec for the watcher executable.
 
 A spec file (rather than command-line flags) is what lets the build filter
-botocore's data files after PyInstaller's hooks collected all of them, and
-swap shared libraries for copies without a RUNPATH. The spec imports its
+botocore's data files after PyInstaller's hooks collected all of them, drop
+runtime hooks the watcher has no use for, and swap shared libraries for copies
+without a RUNPATH. The spec imports its
 helpers from ``contents`` and ``elf``, so each rule lives in one place.
 """
 
@@ -12,7 +13,7 @@ __all__ = ["render_spec"]
 
 _SPEC = """\
 # Written by watchbot-cfn build-watcher; run by PyInstaller.
-from watchbot_cfn.bundle.contents import keep_file
+from watchbot_cfn.bundle.contents import UNUSED_RUNTIME_HOOKS, keep_file
 from watchbot_cfn.bundle.elf import without_runpath
 
 analysis = Analysis(
@@ -22,6 +23,7 @@ analysis = Analysis(
     noarchive=False,
 )
 analysis.datas = [item for item in analysis.datas if keep_file(item[0])]
+analysis.scripts = [item for item in analysis.scripts if item[0] not in UNUSED_RUNTIME_HOOKS]
 analysis.binaries = without_runpath(analysis.binaries, {staging!r}, {patchelf!r})
 pyz = PYZ(analysis.pure)
 # zlib and _struct reach the archive through PyInstaller's bootstrap modules, not analysis.binaries.
