@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -117,6 +118,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each scenario per program (median kept)")
     args = parser.parse_args()
     scale, runs = (0.3, 10) if args.quick else (1.0, 30)
+    # a SIGTERM unwinds like Ctrl-C, so the moto server and the scratch directory go too
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
     with tempfile.TemporaryDirectory(prefix="watchbot-bench-") as scratch:
         if args.executable:
