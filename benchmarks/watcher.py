@@ -157,24 +157,26 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
     reader.start()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    sent = 0
-    body = "x" * 64
-    while sent < messages:
-        # Top up ten at a time (one request), keeping 10 to 20 outstanding: the
-        # feeder must not load moto with a request per finished job either.
+    try:
+        sent = 0
+        body = "x" * 64
+        while sent < messages:
+            # Top up ten at a time (one request), keeping 10 to 20 outstanding: the
+            # feeder must not load moto with a request per finished job either.
+            with cond:
+                while MAX_OUTSTANDING - (sent - finished) < min(10, messages - sent):
+                    cond.wait(1)
+                room = min(MAX_OUTSTANDING - (sent - finished), messages - sent, 10)
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(room)])
+            sent += room
         with cond:
-            while MAX_OUTSTANDING - (sent - finished) < min(10, messages - sent):
-                cond.wait(1)
-            room = min(MAX_OUTSTANDING - (sent - finished), messages - sent, 10)
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(room)])
-        sent += room
-    with cond:
-        cond.wait_for(lambda: finished >= messages, timeout=600)
-    running = False
-    sampler.join()
+            cond.wait_for(lambda: finished >= messages, timeout=600)
+    finally:
+        running = False
+        sampler.join()
+        watcher.terminate()
+        watcher.wait(30)
     memory = peak
-    watcher.terminate()
-    watcher.wait(30)
     (start, cpu_start), (end, cpu_end) = marks[WARMUP], marks[messages]
     counted = messages - WARMUP
     return Result(name, concurrency, messages, counted / (end - start), 1000 * (cpu_end - cpu_start) / counted,
