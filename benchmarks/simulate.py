@@ -1,7 +1,7 @@
 """Time ``watchbot-cfn simulate`` in-process and print the figures of the scaling comparison.
 
-Runs every example trace (examples/traces/*.csv) against the queue-depth and
-backlog-per-task examples and, when given, other templates (such as AWS CDK's
+Runs every example trace (examples/traces/*.csv) against the backlog,
+queue-depth and backlog-per-task examples and, when given, other templates (such as AWS CDK's
 QueueProcessingFargateService), without and with task protection. Prints one
 line per run: the five figures ``--json`` reports and the median wall time of
 the simulation alone (template reading excluded). Exits 1 when a day of
@@ -25,6 +25,8 @@ TRACES = REPO / "examples" / "traces"
 #: A simulated day of traffic must take well under a second.
 BUDGET_SECONDS = 0.5
 TRACE_NAMES = ("burst", "steady", "daily-wave", "long-and-short")
+#: Scaling modes compared; examples/traces/<mode>.toml holds each one's worker.
+MODES = ("backlog", "queue-depth", "backlog-per-task")
 
 
 def main() -> int:
@@ -36,11 +38,10 @@ def main() -> int:
                         help="print the figures and charts as the Markdown of docs/scaling.md instead")
     args = parser.parse_args()
 
-    from watchbot_cfn.cli.simulatecmd import load_template
+    from watchbot_cfn.cli.templatefile import load_template
     from watchbot_cfn.simulate import load_trace, read_setup, simulate
 
-    templates = {"queue-depth": str(TRACES / "queue-depth.toml"),
-                 "backlog-per-task": str(TRACES / "backlog-per-task.toml")}
+    templates = {mode: str(TRACES / f"{mode}.toml") for mode in MODES}
     for item in args.template:
         name, _, path = item.partition("=")
         templates[name] = path

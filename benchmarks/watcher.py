@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -120,6 +122,9 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
                            Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
     env = server.env()
     env.update(QueueUrl=url, concurrency=str(concurrency), drainTimeout="5")
+    # As deployed: the template always gives the watcher task-scoped volumes to empty between jobs.
+    volume = tempfile.mkdtemp(prefix="watchbot-bench-volume-")
+    env["Volumes"] = volume
     watcher = subprocess.Popen([*program, "listen", command], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     finished = 0
@@ -176,6 +181,7 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
         sampler.join()
         watcher.terminate()
         watcher.wait(30)
+        shutil.rmtree(volume, ignore_errors=True)
     memory = peak
     (start, cpu_start), (end, cpu_end) = marks[WARMUP], marks[messages]
     counted = messages - WARMUP

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchbot_cfn import contract
+from watchbot_cfn.errors import excerpt
 from watchbot_cfn.intrinsics import is_intrinsic
 
 __all__ = [
@@ -205,7 +206,7 @@ class ListOf(Constraint):
                 try:
                     self.item.check(element)
                 except Invalid as invalid:
-                    raise Invalid(f"{invalid}, not {element!r}") from None
+                    raise Invalid(f"{invalid}, not {excerpt(element)}") from None
 
     @property
     def allowed(self) -> str:
@@ -221,9 +222,9 @@ class EnvMap(Constraint):
             raise Invalid("expected a mapping of names to values")
         for key, item in value.items():
             if not isinstance(key, str) or not re.fullmatch(ENV_NAME, key):
-                raise Invalid(f"names must be environment-variable names, not {key!r}")
+                raise Invalid(f"names must be environment-variable names, not {excerpt(key)}")
             if not (isinstance(item, (str, int, float, bool)) or is_intrinsic(item)):
-                raise Invalid(f"value of {key!r} must be a string, number or intrinsic")
+                raise Invalid(f"value of {excerpt(key)} must be a string, number or intrinsic")
 
     @property
     def allowed(self) -> str:
@@ -243,13 +244,14 @@ class SecretMap(Constraint):
             raise Invalid("expected a mapping of variable names to secret or parameter ARNs")
         for key, item in value.items():
             if not isinstance(key, str) or not re.fullmatch(ENV_NAME, key):
-                raise Invalid(f"names must be environment-variable names, not {key!r}")
+                raise Invalid(f"names must be environment-variable names, not {excerpt(key)}")
             if is_intrinsic(item):
                 continue
             if not isinstance(item, str) or not item or "${" in item:
-                raise Invalid(f"value of {key!r} must be a secret ARN, a parameter ARN or name, or an intrinsic")
+                raise Invalid(f"value of {excerpt(key)} must be a secret ARN, a parameter ARN or name, or an intrinsic")
             if item.startswith("arn:") and not re.fullmatch(SECRET_ARN, item):
-                raise Invalid(f"value of {key!r} must be a Secrets Manager or SSM parameter ARN, not {item!r}")
+                raise Invalid(f"value of {excerpt(key)} must be a Secrets Manager or SSM parameter ARN, "
+                              f"not {excerpt(item)}")
 
     @property
     def allowed(self) -> str:
@@ -270,13 +272,13 @@ class Mounts(Constraint):
                 raise Invalid(f"expected {self.allowed}")
             paths = entry.strip().split(":")
             if len(paths) > 2:
-                raise Invalid(f"expected 'containerPath' or 'hostPath:containerPath', not {entry!r}")
+                raise Invalid(f"expected 'containerPath' or 'hostPath:containerPath', not {excerpt(entry)}")
             for path in paths:
                 if not path.startswith("/"):
-                    raise Invalid(f"mount paths must be absolute, not {entry!r}")
+                    raise Invalid(f"mount paths must be absolute, not {excerpt(entry)}")
             trouble = contract.volume_problem(paths[-1])
             if trouble:
-                raise Invalid(f"container paths must be {trouble}, not {entry!r}")
+                raise Invalid(f"container paths must be {trouble}, not {excerpt(entry)}")
             containers.append(paths[-1])
         repeated = sorted({c for c in containers if containers.count(c) > 1})
         if repeated:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,19 +19,22 @@ from typing import Any
 
 __all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOUT", "DEFAULT_STOP_TIMEOUT",
     "DRAIN_TIMEOUT", "ENV_CONCURRENCY", "ENV_DRAIN_TIMEOUT", "ENV_FIFO", "ENV_LOG_GROUP", "ENV_MAX_JOB_DURATION",
-    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_VISIBILITY_TIMEOUT",
-    "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EVENT_FAILURE", "EVENT_LOG", "EVENT_SUMMARY",
-    "EXIT_BAD_CONFIG", "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
-    "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LOG_GROUP", "MAX_JOB_DURATION",
-    "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY", "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES",
-    "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION", "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT",
-    "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED", "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL",
-    "SETTINGS", "SHUTDOWN_MARGIN", "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "VISIBILITY",
-    "VISIBILITY_TIMEOUT", "VOLUMES", "WORKER_FIRST_RECEIVE_TIMESTAMP", "WORKER_MESSAGE", "WORKER_MESSAGE_FILE",
-    "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT", "WORKER_VARIABLES",
-    "WORK_TOPIC", "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting", "SettingError",
-    "backoff_seconds", "plain_failure_text", "plain_line", "plain_summary_text", "stop_timeout_for",
-    "structured_line", "structured_summary_fields", "utc_timestamp", "volume_problem"]
+    "ENV_PROGRESS_TABLE", "ENV_QUEUE_URL", "ENV_STRING_LIMIT", "ENV_STRUCTURED_LOGGING", "ENV_TASK_PROTECTION",
+    "ENV_VISIBILITY_TIMEOUT", "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EXIT_BAD_CONFIG",
+    "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILED_OUTCOMES", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
+    "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LEVELS", "LEVEL_ERROR", "LEVEL_INFO", "LEVEL_WARN",
+    "LOG_GROUP", "MAX_JOB_DURATION", "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY",
+    "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES", "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION",
+    "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT", "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED",
+    "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL", "RESERVED_FIELDS", "SETTINGS", "SHUTDOWN_MARGIN",
+    "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "TASK_PROTECTION", "VISIBILITY", "VISIBILITY_TIMEOUT",
+    "VOLUMES", "WORKER_EVENT_ERROR", "WORKER_EVENT_FAILURE", "WORKER_EVENT_SUCCESS", "WORKER_FIRST_RECEIVE_TIMESTAMP",
+    "WORKER_MESSAGE", "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_RESERVED",
+    "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT", "WORKER_SUBJECT_FILE", "WORKER_VARIABLES", "WORK_TOPIC",
+    "WRITABLE_FILESYSTEM", "JobSummary", "MetricFilterSpec", "Setting", "SettingError", "backoff_seconds",
+    "plain_failure_text", "plain_line", "plain_result_lines", "plain_summary_text", "stop_timeout_for",
+    "structured_line", "structured_result_fields", "structured_result_line", "structured_worker_line",
+    "utc_timestamp", "volume_problem", "worker_json"]
 
 # --- Container environment (set by the template, read by the watcher) -------
 
@@ -46,6 +50,7 @@ ENV_PROGRESS_TABLE = "ProgressTable"
 ENV_CONCURRENCY = "concurrency"
 ENV_DRAIN_TIMEOUT = "drainTimeout"
 ENV_VISIBILITY_TIMEOUT = "visibilityTimeout"
+ENV_TASK_PROTECTION = "taskProtection"
 
 # --- Worker environment (per message) ---------------------------------------
 
@@ -58,10 +63,12 @@ WORKER_RECEIVE_COUNT = "ApproximateReceiveCount"
 #: Path of a file holding the whole message body; always set, even when
 #: ``Message`` is too large for one environment string.
 WORKER_MESSAGE_FILE = "MessageFile"
+#: Path of a file holding the SNS subject, set when the subject cannot be an environment string.
+WORKER_SUBJECT_FILE = "SubjectFile"
 
 #: Every variable the watcher sets for a job.
 WORKER_VARIABLES = (WORKER_MESSAGE, WORKER_SUBJECT, WORKER_MESSAGE_ID, WORKER_SENT_TIMESTAMP,
-                    WORKER_FIRST_RECEIVE_TIMESTAMP, WORKER_RECEIVE_COUNT, WORKER_MESSAGE_FILE)
+                    WORKER_FIRST_RECEIVE_TIMESTAMP, WORKER_RECEIVE_COUNT, WORKER_MESSAGE_FILE, WORKER_SUBJECT_FILE)
 
 #: Linux limit for one environment string ("NAME=value"), MAX_ARG_STRLEN.
 ENV_STRING_LIMIT = 128 * 1024
@@ -267,11 +274,14 @@ VISIBILITY = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received messa
                      "queue's VisibilityTimeout, and the watcher extends it while a job runs.",
                      default=VISIBILITY_TIMEOUT, low=1, high=MAX_VISIBILITY, option="visibility_timeout",
                      attribute="visibility_timeout")
+TASK_PROTECTION = Setting(ENV_TASK_PROTECTION, KIND_BOOL, "Protect the task from scale-in and deployments while "
+                          "any job runs (through the ECS agent), so only idle tasks are stopped.", default=True,
+                          option="task_protection", attribute="task_protection")
 
 #: Every container variable the template sets for the watcher, in the order it writes them.
 SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION_SETTING,
                                  VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY,
-                                 PROGRESS_TABLE)
+                                 TASK_PROTECTION, PROGRESS_TABLE)
 
 
 # --- Log lines --------------------------------------------------------------
@@ -286,21 +296,46 @@ OUTCOME_REJECTED = "rejected"
 OUTCOME_NOOP = "noop"
 OUTCOME_FAILURE = "failure"
 OUTCOME_BY_EXIT = {EXIT_SUCCESS: OUTCOME_SUCCESS, EXIT_REJECTED: OUTCOME_REJECTED, EXIT_NOOP: OUTCOME_NOOP}
-#: Structured ``event`` values.
-EVENT_FAILURE = "failure"
-EVENT_SUMMARY = "summary"
-EVENT_LOG = "log"
+#: Outcomes the WorkerErrors metric counts (in both modes).
+FAILED_OUTCOMES = frozenset({OUTCOME_REJECTED, OUTCOME_FAILURE})
+
+#: Bunyan levels of structured lines (the original's core fields).
+LEVEL_INFO = 30
+LEVEL_WARN = 40
+LEVEL_ERROR = 50
+LEVELS = {"info": LEVEL_INFO, "warning": LEVEL_WARN, "error": LEVEL_ERROR}
+#: Structured ``worker_event`` of a job's result line, as the original's
+#: workerSuccess (exit 0 and 4), workerFailure (exit 3, any other exit, a
+#: signal, maxJobDuration) and workerError (the job could not be run).
+WORKER_EVENT_SUCCESS = "success"
+WORKER_EVENT_FAILURE = "failure"
+WORKER_EVENT_ERROR = "error"
+#: Fields only the watcher writes. A worker's JSON line keeps every other key
+#: at the top level (its own ``level`` and ``msg`` included); its values for
+#: these go under ``WORKER_RESERVED`` instead, so a worker can neither pass for
+#: the watcher nor write a job result the metric filters would count.
+RESERVED_FIELDS = ("v", "name", "hostname", "pid", "time", "watchbot_sqs_message_id", "worker_event")
+WORKER_RESERVED = "worker_reserved"
 
 
 @dataclass(frozen=True)
 class JobSummary:
-    """What the watcher reports once per finished job; feeds three metrics."""
+    """What the watcher reports once per finished job; feeds all four metrics."""
 
     outcome: str  # one of the OUTCOME_* words
     exit_code: int | None  # None when killed by a signal or never started
     duration: int  # ms the job ran
     receives: int  # ApproximateReceiveCount
     response_duration: int  # ms from SentTimestamp to finish
+    reason: str = ""  # why it failed, in words; empty for success and no-op
+    signal: str | None = None  # the signal that ended it, by name
+    error: bool = False  # the job could not be run at all (or the watcher failed it): worker_event "error"
+
+    @property
+    def worker_event(self) -> str:
+        if self.error:
+            return WORKER_EVENT_ERROR
+        return WORKER_EVENT_FAILURE if self.outcome in FAILED_OUTCOMES else WORKER_EVENT_SUCCESS
 
 
 def utc_timestamp(now: datetime | None = None) -> str:
@@ -326,19 +361,90 @@ def plain_failure_text(reason: str) -> str:
     return f"{FAILURE_MARKER} {reason}"
 
 
-def structured_line(source: str, message_id: str | None, event: str, fields: Mapping[str, Any] | None = None,
-                    time: str | None = None) -> str:
-    """One JSON object per line; the metric filters read its fields."""
-    record: dict[str, Any] = {"time": time or utc_timestamp(), "source": source,
-                              "message_id": message_id, "event": event}
+def plain_result_lines(message_id: str, summary: JobSummary, time: str | None = None) -> list[str]:
+    """A failed job's ``[failure]`` line (WorkerErrors), then every job's summary line (the other metrics)."""
+    lines = []
+    if summary.worker_event != WORKER_EVENT_SUCCESS:
+        lines.append(plain_line(SOURCE_WATCHER, message_id, plain_failure_text(summary.reason), time))
+    lines.append(plain_line(SOURCE_WATCHER, message_id, plain_summary_text(summary), time))
+    return lines
+
+
+_HOSTNAME: list[str] = []
+
+
+def _hostname() -> str:
+    if not _HOSTNAME:
+        _HOSTNAME.append(socket.gethostname())
+    return _HOSTNAME[0]
+
+
+def _structured_core(name: str, message_id: str | None, level: int, time: str | None) -> dict[str, Any]:
+    """The original's bunyan core fields, in its order."""
+    record: dict[str, Any] = {"v": 0, "level": level, "name": name, "hostname": _hostname(), "pid": os.getpid(),
+                              "time": time or utc_timestamp()}
+    if message_id is not None:
+        record["watchbot_sqs_message_id"] = message_id
+    return record
+
+
+def _dumps(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def structured_line(name: str, message_id: str | None, fields: Mapping[str, Any] | None = None,
+                    level: int = LEVEL_INFO, time: str | None = None) -> str:
+    """One bunyan-style JSON object: the core fields, then ``fields`` (the watcher's own, trusted)."""
+    record = _structured_core(name, message_id, level, time)
     if fields:
         record.update(fields)
-    return json.dumps(record, separators=(",", ":"), default=str)
+    return _dumps(record)
 
 
-def structured_summary_fields(summary: JobSummary) -> dict[str, Any]:
-    return {"outcome": summary.outcome, "code": summary.exit_code, "duration": summary.duration,
-            "receives": summary.receives, "response_duration": summary.response_duration}
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def worker_json(text: str) -> dict[str, Any] | None:
+    """The object a worker's line holds, or None when the line is not one JSON object."""
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def structured_worker_line(message_id: str, text: str, time: str | None = None) -> str:
+    """A worker's output line: its JSON object merged at the top level, or its text in ``msg``."""
+    record = _structured_core(SOURCE_WORKER, message_id, LEVEL_INFO, time)
+    fields = worker_json(text)
+    if fields is None:
+        record["msg"] = text
+        return _dumps(record)
+    reserved = {key: fields.pop(key) for key in (*RESERVED_FIELDS, WORKER_RESERVED) if key in fields}
+    record.update(fields)
+    if reserved:
+        record[WORKER_RESERVED] = reserved
+    return _dumps(record)
+
+
+def structured_result_fields(summary: JobSummary) -> dict[str, Any]:
+    """A job's result, merged into one watcher line as the original's workerSuccess/workerFailure did."""
+    fields: dict[str, Any] = {"worker_event": summary.worker_event, "code": summary.exit_code}
+    if summary.signal is not None:
+        fields["signal"] = summary.signal
+    fields.update(duration=summary.duration, response_duration=summary.response_duration,
+                  receives=summary.receives, outcome=summary.outcome,
+                  msg=summary.reason or plain_summary_text(summary))
+    return fields
+
+
+def structured_result_line(message_id: str, summary: JobSummary, time: str | None = None) -> str:
+    """The one structured line per finished job; level 50 when it could not be run."""
+    level = LEVEL_ERROR if summary.error else LEVEL_INFO
+    return structured_line(SOURCE_WATCHER, message_id, structured_result_fields(summary), level=level, time=time)
 
 
 # --- Metric filters (CloudWatch Logs filter syntax) -------------------------
@@ -368,15 +474,18 @@ _PLAIN_SUMMARY_FIELDS = (f"[time, source=*{SOURCE_WATCHER}*, message_id, w_compl
                          "w_ms=ms, w_after=after, receives, w_receives, response_duration, ...]")
 _PLAIN_FAILURE_FIELDS = (f"[time, source=*{SOURCE_WATCHER}*, message_id, "
                          f"marker=*{FAILURE_MARKER.strip('[]')}*, ...]")
+# JSON patterns: only the watcher writes ``name`` "watcher" and ``worker_event``
+# (RESERVED_FIELDS), so a worker's JSON line is never counted.
+_RESULT = f'$.name = "{SOURCE_WATCHER}" && $.worker_event = *'
+_FAILED = (f'$.name = "{SOURCE_WATCHER}" && ($.worker_event = "{WORKER_EVENT_FAILURE}" || '
+           f'$.worker_event = "{WORKER_EVENT_ERROR}")')
 
 METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
-    MetricFilterSpec(METRIC_WORKER_ERRORS, _PLAIN_FAILURE_FIELDS, "1",
-                     f'{{ $.event = "{EVENT_FAILURE}" }}', "1", "Count"),
+    MetricFilterSpec(METRIC_WORKER_ERRORS, _PLAIN_FAILURE_FIELDS, "1", f"{{ {_FAILED} }}", "1", "Count"),
     MetricFilterSpec(METRIC_WORKER_DURATION, _PLAIN_SUMMARY_FIELDS, "$duration",
-                     f'{{ $.event = "{EVENT_SUMMARY}" && $.duration = * }}', "$.duration", "Milliseconds"),
+                     f"{{ {_RESULT} && $.duration = * }}", "$.duration", "Milliseconds"),
     MetricFilterSpec(METRIC_MESSAGE_RECEIVES, _PLAIN_SUMMARY_FIELDS, "$receives",
-                     f'{{ $.event = "{EVENT_SUMMARY}" && $.receives = * }}', "$.receives", "Count"),
+                     f"{{ {_RESULT} && $.receives = * }}", "$.receives", "Count"),
     MetricFilterSpec(METRIC_RESPONSE_DURATION, _PLAIN_SUMMARY_FIELDS, "$response_duration",
-                     f'{{ $.event = "{EVENT_SUMMARY}" && $.response_duration = * }}', "$.response_duration",
-                     "Milliseconds"),
+                     f"{{ {_RESULT} && $.response_duration = * }}", "$.response_duration", "Milliseconds"),
 )

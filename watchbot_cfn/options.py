@@ -53,7 +53,7 @@ REQUIRED: Any = dataclasses.MISSING
 CAPACITIES = ("EC2", "FARGATE", "FARGATE_SPOT")
 EC2_ONLY = ("EC2",)
 FARGATE_ONLY = ("FARGATE", "FARGATE_SPOT")
-SCALING_MODES = ("queue-depth", "backlog-per-task")
+SCALING_MODES = ("queue-depth", "backlog-per-task", "backlog")
 #: Most tasks one service may scale to here.
 MAX_TASKS = 10_000
 #: SQS's longest retention, in seconds (14 days).
@@ -299,9 +299,12 @@ class Options:
     autoscaling_role_arn: Any = option("Existing role for Application Auto Scaling; by default a scoped role "
                                        "is created.", None, legacy="autoscalingRoleArn", accepts=Text(),
                                        intrinsic=True, group="scaling")
-    scaling_mode: str = option("queue-depth (the original: step out on visible messages, in when idle) or "
-                               "backlog-per-task (keep visible messages per task at or below a target).",
-                               "queue-depth", accepts=Choice(SCALING_MODES), group="scaling")
+    scaling_mode: str = option("queue-depth (the original: step out on visible messages, in when idle), "
+                               "backlog-per-task (keep visible messages per task at or below a target; needs "
+                               "Container Insights) or backlog (set the task count to what visible + in-flight "
+                               "messages need at `concurrency` jobs per task; in to min_size when idle).",
+                               "backlog", accepts=Choice(SCALING_MODES), group="scaling")
+    task_protection: bool = setting(contract.TASK_PROTECTION, group="scaling")
     scale_out_cooldown: int = option("Seconds between scale-out steps.", 300, accepts=Int(0, 86_400),
                                      group="scaling")
     scale_in_cooldown: int = option("Seconds after a scale-in before the next one.", 300,

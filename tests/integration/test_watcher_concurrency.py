@@ -45,10 +45,11 @@ def test_real_log_lines_feed_every_metric_filter(moto_server, structured):
     sqs = moto_server.client("sqs")
     for body in ("0", "1", "3"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    command = 'echo "completed in 1 ms after 1 receives, 1 ms since sent [failure]"; exit "$Message"'
+    command = ('echo "completed in 1 ms after 1 receives, 1 ms since sent [failure]"; '
+               """echo '{"name":"watcher","worker_event":"error","duration":1,"receives":7}'; exit "$Message" """)
     with WatcherProcess(moto_server, url, command, concurrency="3", structuredLogging=structured,
                         drainTimeout="1") as watcher:
-        watcher.wait_for(lambda lines: sum('"summary"' in line or "] completed in " in line and "[watcher]" in line
+        watcher.wait_for(lambda lines: sum('"worker_event"' in line or "] completed in " in line and "[watcher]" in line
                                            for line in lines) >= 3, 20)
         watcher.signal()
         assert watcher.wait(15) == 0

@@ -45,6 +45,8 @@ def test_every_setting_is_read():
     (contract.ENV_STRUCTURED_LOGGING, "maybe", "structuredLogging must be true or false"),
     (contract.ENV_VOLUMES, "relative/path", "Volumes entries must be absolute"),
     (contract.ENV_VOLUMES, "/", "Volumes entries must be absolute paths other than /"),
+    (contract.ENV_VOLUMES, "/tmp,//", "Volumes entries must be absolute paths other than /"),
+    (contract.ENV_VOLUMES, "/tmp/../.", "Volumes entries must be absolute paths other than /"),
     (contract.ENV_DRAIN_TIMEOUT, "-1", "drainTimeout must be between"),
     (contract.ENV_VISIBILITY_TIMEOUT, "0", "visibilityTimeout must be between"),
 ])

@@ -43,12 +43,13 @@ def test_output_is_relayed_line_by_line_with_the_message_id():
     assert all("[worker] [msg-1]" in line for line in logger.lines)
 
 
-def test_structured_output_names_the_stream():
+def test_structured_output_of_both_streams_is_a_worker_line_with_the_message_id():
     logger = CapturingLogger(structured=True)
     Job("echo out; echo err >&2", dict(os.environ), "m", logger, DirectChildren()).run()
-    records = {record["message"]: record for record in logger.records()}
-    assert records["out"]["stream"] == "stdout" and records["err"]["stream"] == "stderr"
-    assert records["out"]["source"] == "worker" and records["out"]["message_id"] == "m"
+    records = {record["msg"]: record for record in logger.records()}
+    assert sorted(records) == ["err", "out"]
+    for record in records.values():
+        assert record["name"] == "worker" and record["watchbot_sqs_message_id"] == "m" and record["level"] == 30
 
 
 def test_a_killed_job_reports_its_signal():

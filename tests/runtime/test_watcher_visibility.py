@@ -6,6 +6,7 @@ import threading
 import time
 
 from tests.runtime.helpers import CapturingLogger, FakeSqs
+from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.message import Message
 from watchbot_cfn.runtime.queue import QueueClient
 from watchbot_cfn.runtime.settle import Settler
@@ -36,7 +37,7 @@ def test_tracked_messages_are_extended_every_interval_in_batches():
     sqs = FakeSqs()
     beat, _, stats = heartbeat(sqs)
     for i in range(12):
-        beat.track(message(f"m{i}"))
+        beat.track(Hold(message(f"m{i}")))
     assert wait_for(lambda: stats.get("extensions") >= 24)
     calls = sqs.of("change_message_visibility_batch")
     assert all(len(call["Entries"]) <= 10 for call in calls)
@@ -47,7 +48,7 @@ def test_tracked_messages_are_extended_every_interval_in_batches():
 def test_nothing_is_extended_before_the_interval():
     sqs = FakeSqs()
     beat, _, _ = heartbeat(sqs, interval=1.0)
-    beat.track(message())
+    beat.track(Hold(message()))
     time.sleep(0.5)
     assert sqs.of("change_message_visibility_batch") == []
     beat.close()
@@ -63,10 +64,11 @@ def test_untrack_waits_for_an_extension_on_the_wire():
         return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]]}
     sqs.script("change_message_visibility_batch", slow)
     beat, _, _ = heartbeat(sqs, interval=0.05)
-    beat.track(message())
+    hold = Hold(message())
+    beat.track(hold)
     assert on_wire.wait(5)
     done = threading.Event()
-    threading.Thread(target=lambda: (beat.untrack("m"), done.set())).start()
+    threading.Thread(target=lambda: (beat.untrack(hold), done.set())).start()
     time.sleep(0.2)
     assert not done.is_set()  # still waiting for the extension in flight
     release.set()
@@ -82,11 +84,73 @@ def test_lost_ownership_is_counted_and_logged():
     sqs.script("change_message_visibility_batch", lambda kwargs: {"Failed": [
         {"Id": "0", "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "gone"}]})
     beat, logger, stats = heartbeat(sqs, interval=0.05)
-    beat.track(message())
+    beat.track(Hold(message()))
     assert wait_for(lambda: stats.get("ownership_lost") == 1)
     assert any("ownership lost" in line and "[m]" in line for line in logger.lines)
     time.sleep(0.2)
     assert len(sqs.of("change_message_visibility_batch")) == 1  # no longer tracked
+    beat.close()
+
+
+def test_a_settle_held_up_by_a_slow_extension_says_so(monkeypatch):
+    from watchbot_cfn.runtime import visibility
+
+    monkeypatch.setattr(visibility, "_SLOW_EXTENSION", 0.1)
+    sqs = FakeSqs()
+    on_wire, release = threading.Event(), threading.Event()
+
+    def hung(kwargs):
+        on_wire.set()
+        release.wait(5)
+        return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]]}
+    sqs.script("change_message_visibility_batch", hung)
+    beat, logger, _ = heartbeat(sqs, interval=0.05)
+    hold = Hold(message())
+    beat.track(hold)
+    assert on_wire.wait(5)
+    threading.Timer(0.5, release.set).start()
+    beat.untrack(hold)  # returns once the extension is answered
+    assert release.is_set()
+    assert sum("settling waits for a visibility extension still in flight" in line for line in logger.lines) == 1
+    beat.close()
+
+
+def test_two_holds_of_one_message_id_never_share_an_entry():
+    sqs = FakeSqs()
+    beat, _, _ = heartbeat(sqs, interval=0.05)
+    first, second = Hold(message("same")), Hold(message("same"))
+    beat.track(first)
+    beat.track(second)
+    assert beat.tracking() == 2
+    beat.untrack(first)
+    assert beat.tracking() == 1  # the other run is still extended
+    beat.untrack(second)
+    assert beat.tracking() == 0
+    beat.close()
+
+
+def test_a_newer_receipt_is_extended_and_the_stale_ones_loss_is_not_ownership_lost():
+    sqs = FakeSqs()
+    on_wire, release = threading.Event(), threading.Event()
+
+    def stale(kwargs):  # the first extension goes out with the old handle, which SQS refuses
+        on_wire.set()
+        release.wait(5)
+        return {"Failed": [{"Id": e["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "old"}
+                           for e in kwargs["Entries"]]}
+    sqs.script("change_message_visibility_batch", stale)
+    beat, logger, stats = heartbeat(sqs, interval=0.05)
+    hold = Hold(message("m"))
+    beat.track(hold)
+    assert on_wire.wait(5)
+    hold.adopt(Message("m", "rh-newer", "body", None, 2, None, None))
+    beat.renew(hold)
+    release.set()
+    assert wait_for(lambda: any(e["ReceiptHandle"] == "rh-newer"
+                                for call in sqs.of("change_message_visibility_batch") for e in call["Entries"]))
+    assert stats.get("ownership_lost") == 0 and beat.tracking() == 1
+    assert not any("ownership lost" in line for line in logger.lines)
+    beat.untrack(hold)
     beat.close()
 
 

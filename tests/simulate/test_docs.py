@@ -21,8 +21,8 @@ def test_the_comparison_in_docs_is_up_to_date():
     text = (REPO / "docs" / "scaling.md").read_text()
     found = re.search(r"<!-- comparison: [^\n]*-->\n(.*)<!-- end of comparison -->", text, re.S)
     assert found, "docs/scaling.md lost its comparison markers"
-    templates = {"queue-depth": load_template(str(TRACES / "queue-depth.toml")),
-                 "backlog-per-task": load_template(str(TRACES / "backlog-per-task.toml")),
-                 "cdk": json.loads(CDK.read_text())}
+    templates = {mode: load_template(str(TRACES / f"{mode}.toml")) for mode in ("backlog", "queue-depth",
+                                                                                  "backlog-per-task")}
+    templates["cdk"] = json.loads(CDK.read_text())
     traces = {name: load_trace(str(TRACES / f"{name}.csv")) for name in TRACE_TITLES}
     assert found.group(1) == comparison_markdown(templates, traces), f"regenerate it: {REGENERATE}"

@@ -28,7 +28,7 @@ def test_queue_depth_template():
     out = setup.policies["WatchbotScaleOutPolicy"]
     assert isinstance(out, StepPolicy) and out.steps[0].adjustment == 5 and out.cooldown == 300
     assert (setup.concurrency, setup.watcher, setup.drain_seconds) == (1, True, 25.0)
-    assert setup.protection is False
+    assert setup.protection is True  # the container's taskProtection variable, on by default
     assert setup.visibility_timeout == 180
 
 

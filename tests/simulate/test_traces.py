@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
 CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
 TRACE_NAMES = ("burst", "steady", "daily-wave", "long-and-short")
-TEMPLATES = ("queue-depth", "backlog-per-task", "cdk")
+TEMPLATES = ("backlog", "queue-depth", "backlog-per-task", "cdk")
 
 
 @functools.cache
@@ -54,8 +54,8 @@ def test_no_job_is_interrupted_with_task_protection(template, trace):
 @pytest.mark.parametrize("trace", TRACE_NAMES)
 def test_idle_scale_in_never_interrupts_even_without_protection(trace):
     for template in ("queue-depth", "backlog-per-task"):
-        result = run(template, trace)
-        assert read_setup(body(template)).protection is False
+        assert read_setup(body(template)).protection is True  # the templates protect busy tasks by default
+        result = run(template, trace, protection=False)
         assert result.interrupted_jobs == 0
         assert result.completed == result.messages
         assert result.tasks[-1] == 0  # back to min_size once idle
@@ -94,6 +94,44 @@ def test_steady_flow_backlog_mode_runs_fewer_tasks_than_queue_depth():
     backlog, depth = run("backlog-per-task", "steady"), run("queue-depth", "steady")
     assert backlog.task_minutes < depth.task_minutes
     assert backlog.max_tasks < depth.max_tasks
+
+
+def test_backlog_mode_jumps_to_max_size_at_the_first_evaluation_of_a_burst():
+    result = run("backlog", "burst")
+    outs = [(a.second / 60, a.after) for a in result.activities if a.after > a.before]
+    assert outs == [(2, 50)]  # minute 0's datapoint, ingested a minute later, evaluated at the end of minute 1
+    assert result.drained_minute < run("backlog-per-task", "burst").drained_minute
+
+
+def test_backlog_mode_starts_one_task_for_one_message_within_one_alarm_period(tmp_path):
+    trace = tmp_path / "one.csv"
+    trace.write_text("minute,messages\n0,1\n")
+    result = simulate(read_setup(body("backlog")), load_trace(str(trace)))
+    [first, *rest] = [a for a in result.activities if a.after > a.before]
+    assert (first.second, first.before, first.after) == (120, 0, 1)
+    assert result.max_tasks == 1 and result.tasks[-1] == 0
+
+
+def test_backlog_mode_follows_the_daily_wave_down_as_well_as_up():
+    backlog = run("backlog", "daily-wave")
+    others = [run(mode, "daily-wave") for mode in ("queue-depth", "backlog-per-task")]
+    assert all(backlog.task_minutes < 0.8 * other.task_minutes for other in others)
+    assert backlog.p95_wait_seconds <= min(other.p95_wait_seconds for other in others) + 60
+    ins = [a for a in backlog.activities if a.after < a.before]
+    assert len(ins) > 10  # gradually, not all at once when the queue is idle
+    assert backlog.tasks[-1] == 0
+
+
+@pytest.mark.parametrize("trace", TRACE_NAMES)
+def test_backlog_mode_beats_queue_depth_on_wait_and_cost_and_interrupts_nothing_with_protection(trace):
+    backlog, depth = run("backlog", trace), run("queue-depth", trace)
+    assert backlog.interrupted_jobs == 0 and backlog.completed == backlog.messages
+    assert backlog.p95_wait_seconds <= depth.p95_wait_seconds + 5  # the daily wave: 2 s against 0 s
+    assert backlog.task_minutes <= depth.task_minutes
+
+
+def test_backlog_mode_needs_protection_when_it_scales_in_under_load():
+    assert run("backlog", "daily-wave", protection=False).interrupted_jobs > 0
 
 
 def test_the_chart_series_cover_every_minute_of_the_run():

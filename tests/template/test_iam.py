@@ -41,7 +41,29 @@ def test_task_role_publishes_to_its_own_topic():
 
 def test_fifo_task_role_has_no_topic_to_publish_to():
     role = rendered(iam.build, fifo=True)["WatchbotTaskRole"]
-    assert [s["Sid"] for s in policy(role, "watchbot")] == ["WorkQueue"]
+    assert [s["Sid"] for s in policy(role, "watchbot")] == ["WorkQueue", "TaskProtection"]
+
+
+def test_fifo_reduce_mode_may_send_a_jobs_parts_to_its_own_queue_only():
+    role = rendered(iam.build, fifo=True, reduce=True)["WatchbotTaskRole"]
+    [parts] = [s for s in policy(role, "watchbot") if s["Sid"] == "WorkQueueParts"]
+    assert parts["Action"] == ["sqs:SendMessage"]
+    assert parts["Resource"] == [{"Fn::GetAtt": ["WatchbotQueue", "Arn"]}]
+
+
+def test_task_protection_is_granted_on_the_clusters_tasks_and_only_when_on():
+    role = rendered(iam.build, cluster="arn:aws:ecs:us-east-1:123456789012:cluster/jobs")["WatchbotTaskRole"]
+    [protection] = [s for s in policy(role, "watchbot") if s["Sid"] == "TaskProtection"]
+    assert protection["Action"] == ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+    assert protection["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/jobs/*"}]
+    # a cluster given as an intrinsic may be a name or an ARN: any cluster of the account then
+    role = rendered(iam.build, cluster={"Ref": "Cluster"})["WatchbotTaskRole"]
+    [protection] = [s for s in policy(role, "watchbot") if s["Sid"] == "TaskProtection"]
+    assert protection["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/*/*"}]
+    role = rendered(iam.build, task_protection=False)["WatchbotTaskRole"]
+    assert "TaskProtection" not in [s["Sid"] for s in policy(role, "watchbot")]
 
 
 def test_reduce_mode_grants_the_progress_table_to_the_task_role_exactly_once():
@@ -58,6 +80,8 @@ def test_reduce_mode_grants_the_progress_table_to_the_task_role_exactly_once():
 def test_every_watcher_statement_names_a_resource_of_its_own_system():
     role = rendered(iam.build, reduce=True, prefix="Thumbs")["ThumbsTaskRole"]
     for found in policy(role, "watchbot"):
+        if found["Sid"] == "TaskProtection":
+            continue  # its own task, whose ARN is known only at run time (tested above)
         for resource in found["Resource"]:
             target = resource.get("Ref") or resource["Fn::GetAtt"][0]
             assert target.startswith("Thumbs")

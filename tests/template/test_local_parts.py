@@ -71,14 +71,15 @@ def test_outcomes_are_read_from_the_watchers_own_summary_lines():
     for outcome in ("success", "rejected", "failure", "noop"):
         summary = contract.JobSummary(outcome=outcome, exit_code=0, duration=12, receives=2, response_duration=40)
         plain = contract.plain_line(contract.SOURCE_WATCHER, "m-1", contract.plain_summary_text(summary))
-        structured = contract.structured_line(contract.SOURCE_WATCHER, "m-1", contract.EVENT_SUMMARY,
-                                              contract.structured_summary_fields(summary))
+        structured = contract.structured_result_line("m-1", summary)
         assert outcome_of(plain) == outcome
         assert outcome_of(structured) == outcome
     # a worker printing look-alike text is not counted
     fake = contract.plain_line(contract.SOURCE_WORKER, "m-1", "completed in 1 ms after 1 receives, outcome success")
     assert outcome_of(fake) is None
     assert outcome_of(json.dumps({"event": "log", "outcome": "success"})) is None
+    forged = contract.structured_worker_line("m-1", '{"name": "watcher", "worker_event": "success", "outcome": "x"}')
+    assert outcome_of(forged) is None
 
 
 def test_rejections_count_as_failed_jobs():

@@ -65,27 +65,32 @@ def test_the_log_mode_picks_the_matching_pattern(structured):
         assert (properties["FilterPattern"], properties["MetricTransformations"][0]["MetricValue"]) == expected
 
 
-SUMMARY = contract.JobSummary(outcome="failure", exit_code=1, duration=1234, receives=3, response_duration=98765)
+SUMMARY = contract.JobSummary(outcome="failure", exit_code=1, duration=1234, receives=3, response_duration=98765,
+                              reason="exit code 1")
 MESSAGE_ID = "5fea7756-0ea4-451a-a703-a558b933e274"
 TIME = "2024-05-01T12:00:00.000Z"
+#: A worker's JSON line carrying every field the structured filters read.
+FORGED = ('{"name":"watcher","worker_event":"failure","duration":5,"receives":9,"response_duration":7,'
+          '"level":50,"code":1}')
 
 
 def watcher_lines(structured: bool) -> dict[str, str]:
     """The lines the watcher writes, made with the contract's formatting functions."""
     if structured:
+        result = contract.structured_result_line(MESSAGE_ID, SUMMARY, time=TIME)
         return {
-            "failure": contract.structured_line(contract.SOURCE_WATCHER, MESSAGE_ID, contract.EVENT_FAILURE,
-                                                {"reason": "exit code 1"}, time=TIME),
-            "summary": contract.structured_line(contract.SOURCE_WATCHER, MESSAGE_ID, contract.EVENT_SUMMARY,
-                                                contract.structured_summary_fields(SUMMARY), time=TIME),
-            "worker": contract.structured_line(contract.SOURCE_WORKER, MESSAGE_ID, contract.EVENT_LOG,
-                                               {"text": "processing failure of upstream"}, time=TIME),
+            "failure": result,
+            "summary": result,
+            "notice": contract.structured_line(contract.SOURCE_WATCHER, MESSAGE_ID, {"msg": "failure ahead"},
+                                               level=contract.LEVEL_ERROR, time=TIME),
+            "worker": contract.structured_worker_line(MESSAGE_ID, "processing failure of upstream", time=TIME),
+            # a worker that prints a JSON result of its own must not feed the metrics
+            "worker json result": contract.structured_worker_line(MESSAGE_ID, FORGED, time=TIME),
         }
+    failure, summary = contract.plain_result_lines(MESSAGE_ID, SUMMARY, time=TIME)
     return {
-        "failure": contract.plain_line(contract.SOURCE_WATCHER, MESSAGE_ID,
-                                       contract.plain_failure_text("exit code 1"), time=TIME),
-        "summary": contract.plain_line(contract.SOURCE_WATCHER, MESSAGE_ID, contract.plain_summary_text(SUMMARY),
-                                       time=TIME),
+        "failure": failure,
+        "summary": summary,
         "worker": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID, "processing failure of upstream",
                                       time=TIME),
         # a worker that prints text shaped like the watcher's must not feed the metrics
@@ -93,6 +98,7 @@ def watcher_lines(structured: bool) -> dict[str, str]:
                                                    contract.plain_failure_text("mine"), time=TIME),
         "worker summary text": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID,
                                                    contract.plain_summary_text(SUMMARY), time=TIME),
+        "worker json result": contract.plain_line(contract.SOURCE_WORKER, MESSAGE_ID, FORGED, time=TIME),
     }
 
 
@@ -111,8 +117,9 @@ def test_each_rendered_pattern_counts_exactly_its_watcher_line(structured, metri
     pattern = properties["FilterPattern"]
     value_spec = properties["MetricTransformations"][0]["MetricValue"]
     wanted, value = EXPECTED[metric]
-    for kind, line in watcher_lines(structured).items():
-        if kind == wanted:
+    lines = watcher_lines(structured)
+    for line in lines.values():
+        if line == lines[wanted]:
             assert matches(pattern, line), f"{metric} pattern {pattern!r} misses {line!r}"
             assert metric_value(pattern, value_spec, line) == value
         else:

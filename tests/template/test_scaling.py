@@ -53,7 +53,7 @@ def step_for(policy: dict[str, Any], alarm: dict[str, Any], value: float) -> int
 
 # --- wiring ------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["queue-depth", "backlog-per-task"])
+@pytest.mark.parametrize("mode", ["backlog", "queue-depth", "backlog-per-task"])
 def test_each_alarm_drives_its_policy_which_drives_the_service_target(mode):
     built = resources(prefix="Thumbs", scaling_mode=mode)
     assert props(built, "ThumbsScaleOutAlarm")["AlarmActions"] == [{"Ref": "ThumbsScaleOutPolicy"}]
@@ -107,7 +107,7 @@ def test_a_given_autoscaling_role_replaces_the_built_one():
                                             (999, 100), (1000, 100), (5000, 100)])
 def test_default_step_is_a_tenth_of_max_size_rounded_like_the_original(max_size, step):
     assert scaling.scale_out_step(options(max_size=max_size)) == step
-    policy = props(resources(max_size=max_size), "WatchbotScaleOutPolicy")
+    policy = props(resources(max_size=max_size, scaling_mode="queue-depth"), "WatchbotScaleOutPolicy")
     [adjustment] = policy["StepScalingPolicyConfiguration"]["StepAdjustments"]
     assert adjustment == {"MetricIntervalLowerBound": 0, "ScalingAdjustment": step}
 
@@ -119,7 +119,7 @@ def test_intrinsic_max_size_steps_by_one_unless_a_step_is_given():
 
 
 def test_queue_depth_scales_out_while_any_message_is_visible():
-    built = resources(max_size=40)
+    built = resources(max_size=40, scaling_mode="queue-depth")
     alarm = props(built, "WatchbotScaleOutAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WatchbotQueue", "QueueName"]}}]
@@ -132,15 +132,62 @@ def test_queue_depth_scales_out_while_any_message_is_visible():
 
 
 def test_cooldowns_and_scale_out_period_are_options():
-    built = resources(scale_out_cooldown=120, scale_in_cooldown=900, scale_out_period=300)
+    built = resources(scale_out_cooldown=120, scale_in_cooldown=900, scale_out_period=300, scaling_mode="queue-depth")
     assert props(built, "WatchbotScaleOutPolicy")["StepScalingPolicyConfiguration"]["Cooldown"] == 120
     assert props(built, "WatchbotScaleInPolicy")["StepScalingPolicyConfiguration"]["Cooldown"] == 900
     assert props(built, "WatchbotScaleOutAlarm")["Period"] == 300
 
 
+# --- backlog mode (the default) --------------------------------------------------
+
+def test_backlog_is_the_default_mode():
+    assert options().scaling_mode == "backlog"
+
+
+@pytest.mark.parametrize("max_size", [0, 1, 2, 7, 19, 20, 21, 50, 333, 10_000, {"Ref": "Max"}])
+def test_backlog_counts_are_at_most_twenty_rising_to_max_size(max_size):
+    counts = scaling.follow_capacities(options(max_size=max_size))
+    top = max_size if isinstance(max_size, int) else 10_000
+    assert 1 <= len(counts) <= scaling.MAX_STEP_ADJUSTMENTS
+    assert counts == sorted(set(counts)) and counts[0] == 1 and counts[-1] == max(top, 1)
+    if top <= scaling.MAX_STEP_ADJUSTMENTS:
+        assert counts == list(range(1, max(top, 1) + 1))  # every count while they fit
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_backlog_sets_the_count_the_visible_and_in_flight_messages_need(concurrency):
+    built = resources(max_size=50, concurrency=concurrency)
+    alarm, policy = props(built, "WatchbotScaleOutAlarm"), props(built, "WatchbotScaleOutPolicy")
+    assert policy["StepScalingPolicyConfiguration"]["AdjustmentType"] == "ExactCapacity"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    names = {q["MetricStat"]["Metric"]["MetricName"] for q in alarm["Metrics"] if "MetricStat" in q}
+    assert names == {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible"}
+    counts = scaling.follow_capacities(options(max_size=50))
+    for visible in range(0, 400, 7):
+        for inflight in (0, 3, 60):
+            needed = evaluate(alarm, {"ApproximateNumberOfMessagesVisible": visible,
+                                      "ApproximateNumberOfMessagesNotVisible": inflight})
+            assert needed == math.ceil((visible + inflight) / concurrency)
+            if needed < 1:
+                continue  # the alarm is OK: nothing to set (the idle alarm scales in to min_size)
+            count = step_for(policy, alarm, needed)
+            # the smallest count that gives every message a slot, or all of max_size
+            assert count == min([c for c in counts if c >= needed] or [50])
+
+
+def test_backlog_starts_one_task_for_one_message_and_counts_missing_data_as_none():
+    built = resources(max_size=50)
+    alarm, policy = props(built, "WatchbotScaleOutAlarm"), props(built, "WatchbotScaleOutPolicy")
+    assert evaluate(alarm, {"ApproximateNumberOfMessagesVisible": 1,
+                            "ApproximateNumberOfMessagesNotVisible": None}) == 1
+    assert step_for(policy, alarm, 1) == 1
+    assert {q["MetricStat"]["Period"] for q in alarm["Metrics"] if "MetricStat" in q} == {60}
+    assert (alarm["EvaluationPeriods"], alarm["TreatMissingData"]) == (1, "notBreaching")
+
+
 # --- scale in -------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["queue-depth", "backlog-per-task"])
+@pytest.mark.parametrize("mode", ["backlog", "queue-depth", "backlog-per-task"])
 def test_scale_in_to_min_size_after_ten_idle_minutes_of_visible_plus_in_flight(mode):
     built = resources(scaling_mode=mode, min_size=2, max_size=10)
     alarm = props(built, "WatchbotScaleInAlarm")

@@ -119,7 +119,9 @@ def outcome_of(line: str) -> str | None:
             record = json.loads(text)
         except ValueError:
             return None
-        if isinstance(record, dict) and record.get("event") == contract.EVENT_SUMMARY:
+        # Only the watcher writes name "watcher" and worker_event (a worker's JSON cannot).
+        if (isinstance(record, dict) and record.get("name") == contract.SOURCE_WATCHER
+                and "worker_event" in record):
             outcome = record.get("outcome")
             return outcome if isinstance(outcome, str) else None
         return None

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import awacs.ecr
+import awacs.ecs
 import awacs.logs
 import awacs.secretsmanager
 import awacs.sns
@@ -82,6 +83,15 @@ def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
     if not options.fifo:
         statements.append(Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
                                     Resource=[Ref(names.topic)]))
+    elif options.reduce:
+        # The map-reduce helper sends a job's parts straight to a FIFO queue (there is no topic).
+        statements.append(Statement(Sid="WorkQueueParts", Effect=Allow, Action=[awacs.sqs.SendMessage],
+                                    Resource=[GetAtt(names.queue, "Arn")]))
+    if options.task_protection:
+        # The watcher protects its own task while jobs run; the ECS agent calls ECS with these credentials.
+        statements.append(Statement(Sid="TaskProtection", Effect=Allow,
+                                    Action=[awacs.ecs.UpdateTaskProtection, awacs.ecs.GetTaskProtection],
+                                    Resource=[_tasks_in_cluster(options)]))
     return policies.document(statements)
 
 
@@ -122,6 +132,18 @@ def _execution_role(options: Options, names: Names) -> Role:
         AssumeRolePolicyDocument=policies.trusted_by(policies.ECS_TASKS, same_account_only=False),
         Policies=[Policy(PolicyName="execution", PolicyDocument=policies.document(statements))],
     )
+
+
+def _tasks_in_cluster(options: Options) -> Sub:
+    """ARN pattern of every task in the service's cluster (a task's own ARN is known only at run time).
+
+    A cluster given as an intrinsic may be a name or an ARN, and reading the name from the service's ARN
+    would make the role depend on the service that depends on it: then any cluster of the account.
+    """
+    cluster = options.literal("cluster")
+    name = "*" if cluster is None else cluster.rsplit("/", 1)[-1]
+    arn = awacs.ecs.ARN(resource=f"task/{name}/*", region="${AWS::Region}", account="${AWS::AccountId}")
+    return Sub(arn.JSONrepr())
 
 
 def ecr_repository_arn(options: Options) -> Any:

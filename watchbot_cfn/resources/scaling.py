@@ -39,7 +39,8 @@ from watchbot_cfn.options import MAX_TASKS, Options
 from watchbot_cfn.resources import dimensions as dim
 from watchbot_cfn.resources import policies
 
-__all__ = ["backlog_ladder", "backlog_target", "build", "scale_out_step"]
+__all__ = ["MAX_STEP_ADJUSTMENTS", "backlog_ladder", "backlog_target", "build", "follow_capacities",
+           "follow_expression", "scale_out_step"]
 
 #: Resolution of SQS metrics; the idle window is counted in these.
 MINUTE = 60
@@ -63,7 +64,11 @@ def build(options: Options, names: Names) -> list[Any]:
             RoleARN=role_arn,
         )
     )
-    if options.scaling_mode == "backlog-per-task":
+    if options.scaling_mode == "backlog":
+        resources += [_step_policy(names.scale_out_policy, names, "out", "ExactCapacity",
+                                   options.scale_out_cooldown, _follow_steps(options)),
+                      _follow_alarm(options, names)]
+    elif options.scaling_mode == "backlog-per-task":
         resources += [_scale_out_policy(options, names, _backlog_steps(options)), _backlog_alarm(options, names)]
     else:
         resources += [_scale_out_policy(options, names, _queue_depth_steps(options)),
@@ -87,6 +92,30 @@ def scale_out_step(options: Options) -> int:
     if max_size is None:
         return 1
     return max(1, min(100, math.floor(max_size / 10 + 0.5)))
+
+
+#: Application Auto Scaling's limit on step adjustments in one policy.
+MAX_STEP_ADJUSTMENTS = 20
+
+
+def follow_capacities(options: Options) -> list[int]:
+    """Task counts the ``backlog`` mode sets: each count up to a point, then a constant ratio, up to max_size.
+
+    At most ``MAX_STEP_ADJUSTMENTS`` of them; a backlog needing ``n`` tasks gets
+    the smallest count of the list that is at least ``n``, so the service never
+    runs fewer tasks than the backlog needs (the ratio, under 1.7 for 10,000
+    tasks and 1.2 for 50, bounds how many more).
+    """
+    cap = options.literal("max_size")
+    cap = MAX_TASKS if cap is None else max(cap, 1)
+    counts: list[int] = []
+    count, slots = 1, MAX_STEP_ADJUSTMENTS
+    while count < cap and slots > 1:
+        counts.append(count)
+        slots -= 1
+        count = max(count + 1, math.ceil(count * (cap / count) ** (1 / slots)))
+    counts.append(cap)
+    return counts
 
 
 def backlog_target(options: Options) -> int:
@@ -178,6 +207,20 @@ def _backlog_steps(options: Options) -> list[StepAdjustment]:
     return steps
 
 
+def _follow_steps(options: Options) -> list[StepAdjustment]:
+    """ExactCapacity steps on ``tasks needed - 1``: needed in (previous count, count] sets count."""
+    steps = []
+    previous = 0
+    counts = follow_capacities(options)
+    for index, count in enumerate(counts):
+        step = StepAdjustment(MetricIntervalLowerBound=previous, ScalingAdjustment=count)
+        if index < len(counts) - 1:
+            step.MetricIntervalUpperBound = count
+        steps.append(step)
+        previous = count
+    return steps
+
+
 def _scale_in_policy(options: Options, names: Names) -> ScalingPolicy:
     steps = [StepAdjustment(MetricIntervalUpperBound=0, ScalingAdjustment=options.min_size)]
     return _step_policy(names.scale_in_policy, names, "in", "ExactCapacity", options.scale_in_cooldown, steps)
@@ -239,6 +282,30 @@ def _backlog_alarm(options: Options, names: Names) -> Alarm:
             _expression("running", expressions["running"], "Running tasks (0 when none report)"),
             _expression("needed", expressions["needed"], "Tasks needed for the backlog"),
             _expression("missing", expressions["missing"], "Tasks missing", returned=True),
+        ],
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[Ref(names.scale_out_policy)],
+    )
+
+
+def follow_expression(options: Options) -> str:
+    """Tasks the backlog needs: every visible and in-flight message has a slot."""
+    return f"CEIL((FILL(visible, 0) + FILL(inflight, 0)) / {options.concurrency})"
+
+
+def _follow_alarm(options: Options, names: Names) -> Alarm:
+    period = options.scale_out_period
+    return Alarm(
+        names.scale_out_alarm,
+        AlarmDescription=(f"Watchbot {names.prefix}: set the task count to what visible + in-flight messages "
+                          f"need at {options.concurrency} job(s) per task (docs/scaling.md)"),
+        Metrics=[
+            _metric("visible", dim.SQS, dim.VISIBLE, dim.queue_dimensions(names), period),
+            _metric("inflight", dim.SQS, dim.IN_FLIGHT, dim.queue_dimensions(names), period),
+            _expression("needed", follow_expression(options), "Tasks the backlog needs", returned=True),
         ],
         EvaluationPeriods=1,
         Threshold=1,

@@ -67,11 +67,21 @@ def listen(config: WatcherConfig) -> int:
     from botocore.exceptions import NoRegionError
 
     from watchbot_cfn.runtime.children import Reaper, become_subreaper
+    from watchbot_cfn.runtime.guard import JobGuard
     from watchbot_cfn.runtime.logger import Logger
     from watchbot_cfn.runtime.message import MessageFiles
-    from watchbot_cfn.runtime.queue import QueueClient, make_client
+    from watchbot_cfn.runtime.queue import CONTROL_READ_TIMEOUT, QueueClient, make_client
+    from watchbot_cfn.runtime.volumes import root_volume_problem
     from watchbot_cfn.runtime.watcher import Watcher
 
+    for volume in config.volumes:
+        trouble = root_volume_problem(volume)
+        if trouble:
+            print(f"watchbot: {contract.ENV_VOLUMES}: {trouble}", file=sys.stderr)
+            return contract.EXIT_BAD_CONFIG
+    # Jobs die with the watcher, even by SIGKILL: a guard process kills their groups when it goes.
+    guard = JobGuard()
+    guard.start()
     logger = Logger(structured=config.structured_logging)
     # As PID 1 (or a subreaper) every orphan of every job becomes ours to reap.
     become_subreaper()
@@ -80,12 +90,14 @@ def listen(config: WatcherConfig) -> int:
     try:
         try:
             client = make_client(config.region, max_connections=4)
+            control = make_client(config.region, max_connections=4, read_timeout=CONTROL_READ_TIMEOUT,
+                                  attempts=1)
         except NoRegionError:
             print(f"watchbot: no AWS region: set AWS_REGION (it could not be read from {contract.ENV_QUEUE_URL})",
                   file=sys.stderr)
             return contract.EXIT_BAD_CONFIG
-        queue = QueueClient(config.queue_url, client, logger)
-        watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children)
+        queue = QueueClient(config.queue_url, client, logger, control=control)
+        watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children, guard=guard)
         stop = watcher.request_stop
         for number in early:
             watcher.request_stop(number)
@@ -95,6 +107,9 @@ def listen(config: WatcherConfig) -> int:
         return 1
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+        guard.close()
+        # A stalled or broken stdout must not keep the watcher from exiting.
+        logger.close(timeout=1.0)
 
 
 if __name__ == "__main__":  # pragma: no cover

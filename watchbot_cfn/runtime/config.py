@@ -37,6 +37,7 @@ class WatcherConfig:
     concurrency: int = contract.CONCURRENCY.default
     drain_timeout: float = contract.DRAIN_TIMEOUT.default
     visibility_timeout: int = contract.VISIBILITY.default
+    task_protection: bool = contract.TASK_PROTECTION.default
     region: str | None = None
 
     @property

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from watchbot_cfn.runtime.children import Children, DirectChildren
+from watchbot_cfn.runtime.guard import JobGuard
 from watchbot_cfn.runtime.logger import Logger
 
-__all__ = ["Job", "JobResult", "KILL_GRACE", "SHELL"]
+__all__ = ["Job", "JobResult", "KILL_GRACE", "SHELL", "describe", "signal_name"]
 
 SHELL = "/bin/sh"
 #: Seconds between SIGTERM and SIGKILL for a job that must stop.
@@ -53,7 +54,8 @@ class JobResult:
         return -self.returncode if self.returncode is not None and self.returncode < 0 else None
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; the number in words when it has no name."""
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -67,7 +69,7 @@ def describe(result: JobResult) -> str:
     if result.timed_out:
         return "exceeded maxJobDuration and was stopped"
     if result.signal is not None:
-        return f"killed by {_signal_name(result.signal)}"
+        return f"killed by {signal_name(result.signal)}"
     return f"exit code {result.exit_code}"
 
 
@@ -76,7 +78,7 @@ class Job:
 
     def __init__(self, command: str, env: Mapping[str, str], message_id: str, logger: Logger,
                  children: Children | None = None, max_duration: float = 0.0,
-                 kill_grace: float = KILL_GRACE) -> None:
+                 kill_grace: float = KILL_GRACE, guard: JobGuard | None = None) -> None:
         self.command = command
         self.env = env
         self.message_id = message_id
@@ -84,6 +86,7 @@ class Job:
         self.children = children or DirectChildren()
         self.max_duration = max_duration
         self.kill_grace = kill_grace
+        self.guard = guard
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._stopping = False
@@ -124,6 +127,19 @@ class Job:
             except (OSError, ValueError, subprocess.SubprocessError) as error:
                 return JobResult(None, 0, start_error=str(error) or type(error).__name__)
             self._process = process
+            if self.guard is not None:
+                self.guard.add(process.pid)  # the group dies with the watcher, however it dies
+        try:
+            return self._watch(process, started)
+        finally:
+            with self._lock:
+                if not self._leader_done:  # left early through an error: nobody would watch the job
+                    self._signal_group(signal.SIGKILL)
+            if self.guard is not None:
+                self.guard.remove(process.pid)
+
+    def _watch(self, process: subprocess.Popen, started: float) -> JobResult:
+        """Relay output and keep the clock until the leader has exited and its output is done."""
         deadline = started + self.max_duration if self.max_duration > 0 else None
         timed_out = False
         returncode: int | None = None
@@ -220,4 +236,4 @@ class Job:
 
     def _emit(self, data: bytes | bytearray, stream: str) -> None:
         text = bytes(data).decode("utf-8", "replace").rstrip("\r")
-        self.logger.worker(self.message_id, text, stream)
+        self.logger.worker(self.message_id, text)

@@ -20,7 +20,11 @@ from typing import Any
 
 from watchbot_cfn import contract
 
-__all__ = ["Message", "unwrap", "worker_environment", "fits_environment", "MessageFiles"]
+__all__ = ["Message", "MessageFiles", "MessagePaths", "environment_problem",
+           "fits_environment", "unwrap", "worker_environment"]
+
+#: Path of a file holding the subject, set whenever the message has one (kept
+#: here until the contract's worker-environment table names it).
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -95,32 +99,74 @@ class Message:
         return time.monotonic() - self.received_at
 
 
+def environment_problem(name: str, value: str) -> str | None:
+    """Why ``name=value`` cannot be one environment string, in words, or None when it can."""
+    if "\0" in value:
+        return "contains a NUL character"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "contains a lone surrogate, which UTF-8 cannot encode"
+    if len(name.encode()) + 1 + size + 1 > contract.ENV_STRING_LIMIT:
+        return f"is {size:,} bytes, more than one environment string holds ({contract.ENV_STRING_LIMIT // 1024} KiB)"
+    return None
+
+
 def fits_environment(name: str, value: str) -> bool:
     """Whether ``name=value`` plus its NUL fits one Linux environment string."""
-    return len(name.encode()) + 1 + len(value.encode("utf-8", "surrogateescape")) + 1 <= contract.ENV_STRING_LIMIT
+    return environment_problem(name, value) is None
 
 
-def worker_environment(message: Message, base: Mapping[str, str], message_file: str) -> dict[str, str]:
-    """The container environment plus the per-message variables of the contract."""
+@dataclass(frozen=True)
+class MessagePaths:
+    """The files a job's message was written to."""
+
+    body: str
+    subject: str | None = None  # only when the message has a subject
+
+
+def worker_environment(message: Message, base: Mapping[str, str],
+                       paths: MessagePaths) -> tuple[dict[str, str], list[str]]:
+    """The container environment plus the contract's per-message variables, and why any was left out.
+
+    ``Message`` and ``Subject`` are left unset when the environment cannot hold
+    them (a NUL, a lone surrogate, more than 128 KiB); the worker then reads
+    ``MessageFile`` / ``SubjectFile``, which are set whatever the content.
+    """
     env = dict(base)
-    if fits_environment(contract.WORKER_MESSAGE, message.body):
+    left_out = []
+    problem = environment_problem(contract.WORKER_MESSAGE, message.body)
+    if problem is None:
         env[contract.WORKER_MESSAGE] = message.body
     else:
         env.pop(contract.WORKER_MESSAGE, None)
+        left_out.append(f"{contract.WORKER_MESSAGE} {problem}; the worker reads ${contract.WORKER_MESSAGE_FILE}")
+    env.pop(contract.WORKER_SUBJECT, None)
+    env.pop(contract.WORKER_SUBJECT_FILE, None)
     if message.subject:
-        env[contract.WORKER_SUBJECT] = message.subject
-    else:
-        env.pop(contract.WORKER_SUBJECT, None)
+        problem = environment_problem(contract.WORKER_SUBJECT, message.subject)
+        if problem is None:
+            env[contract.WORKER_SUBJECT] = message.subject
+        else:
+            left_out.append(f"{contract.WORKER_SUBJECT} {problem}; the worker reads "
+                            f"${contract.WORKER_SUBJECT_FILE}")
+        if paths.subject is not None:
+            env[contract.WORKER_SUBJECT_FILE] = paths.subject
     env[contract.WORKER_MESSAGE_ID] = message.message_id
     env[contract.WORKER_SENT_TIMESTAMP] = iso_from_millis(message.sent_ms)
     env[contract.WORKER_FIRST_RECEIVE_TIMESTAMP] = iso_from_millis(message.first_receive_ms)
     env[contract.WORKER_RECEIVE_COUNT] = str(message.receives)
-    env[contract.WORKER_MESSAGE_FILE] = message_file
-    return env
+    env[contract.WORKER_MESSAGE_FILE] = paths.body
+    return env, left_out
+
+
+#: Text that UTF-8 cannot encode (a lone surrogate, only possible after unwrapping
+#: an SNS envelope's ``\\ud800``) is written in its three-byte form: nothing is lost.
+_FILE_ERRORS = "surrogatepass"
 
 
 class MessageFiles:
-    """Writes each body to its own file in a directory the watcher owns.
+    """Writes each body (and subject) to its own file in a directory the watcher owns.
 
     The directory may sit inside a cleaned volume (``/tmp`` is the usual one),
     so the volume cleaner is told to keep it.
@@ -131,17 +177,32 @@ class MessageFiles:
         self.directory = os.path.realpath(directory)
         self._sequence = itertools.count(1)
 
-    def write(self, message: Message) -> str:
-        # A redelivered message can run while its earlier copy still does: never share a file.
+    def write(self, message: Message) -> MessagePaths:
+        # A redelivered message can run in another watcher meanwhile: never share a file name.
         name = f"{_UNSAFE_NAME.sub('_', message.message_id)}-{next(self._sequence)}"
-        path = os.path.join(self.directory, name)
-        with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(message.body)
-        return path
+        body = os.path.join(self.directory, name)
+        self._write(body, message.body)
+        if not message.subject:
+            return MessagePaths(body)
+        subject = body + ".subject"
+        try:
+            self._write(subject, message.subject)
+        except BaseException:
+            self.remove(MessagePaths(body))
+            raise
+        return MessagePaths(body, subject)
 
     @staticmethod
-    def remove(path: str) -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    def _write(path: str, text: str) -> None:
+        with open(path, "wb") as handle:
+            handle.write(text.encode("utf-8", _FILE_ERRORS))
+
+    @staticmethod
+    def remove(paths: MessagePaths) -> None:
+        for path in (paths.body, paths.subject):
+            if path is None:
+                continue
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from watchbot_cfn.runtime.logger import Logger
 
-__all__ = ["BatchEntry", "EntryOutcome", "QueueClient", "Backoff", "LONG_POLL", "BATCH_LIMIT"]
+__all__ = ["BatchEntry", "EntryOutcome", "QueueClient", "Backoff", "LONG_POLL", "BATCH_LIMIT", "CONTROL_READ_TIMEOUT"]
 
 LONG_POLL = 20
 SYSTEM_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount",
@@ -101,12 +101,24 @@ class EntryOutcome:
     reason: str = ""
 
 
-def make_client(region: str | None, max_connections: int) -> Any:
-    """One SQS client shared by all threads (clients are thread-safe, sessions are not)."""
+#: Seconds one delete or visibility call may take before it is given up and
+#: retried (with a log line): a hung endpoint must not hold a settle silently.
+CONTROL_READ_TIMEOUT = 5
+
+
+def make_client(region: str | None, max_connections: int, read_timeout: float = LONG_POLL + 10,
+                attempts: int = 4) -> Any:
+    """An SQS client shared by threads (clients are thread-safe, sessions are not).
+
+    Receives need a read timeout longer than a long poll; deletes and visibility
+    changes answer at once, so they get a client of their own with a short one
+    and one attempt per call: every failed call then reaches this module's
+    retry loop, which says so in the log before it tries again.
+    """
     config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=3,
-        read_timeout=LONG_POLL + 10,  # longer than a long poll
+        read_timeout=read_timeout,
         max_pool_connections=max_connections,
         tcp_keepalive=True,
         parameter_validation=False,  # requests are built here, not by users: save the CPU
@@ -118,9 +130,11 @@ class QueueClient:
     """The calls the watcher makes on its work queue."""
 
     def __init__(self, queue_url: str, client: Any, logger: Logger, stopping: threading.Event | None = None,
-                 max_backoff: float = 20.0, on_fault: Callable[[], None] | None = None) -> None:
+                 max_backoff: float = 20.0, on_fault: Callable[[], None] | None = None,
+                 control: Any = None) -> None:
         self.queue_url = queue_url
         self.client = client
+        self.control = control if control is not None else client  # deletes and visibility changes
         self.logger = logger
         self.stopping = stopping or threading.Event()
         self.max_backoff = max_backoff
@@ -221,9 +235,9 @@ class QueueClient:
 
     def _send(self, operation: str, pending: dict[str, BatchEntry]) -> dict[str, Any]:
         if operation == "DeleteMessageBatch":
-            return self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+            return self.control.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": key, "ReceiptHandle": entry.receipt_handle} for key, entry in pending.items()])
-        return self.client.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+        return self.control.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
             {"Id": key, "ReceiptHandle": entry.receipt_handle, "VisibilityTimeout": int(entry.visibility or 0)}
             for key, entry in pending.items()])
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from watchbot_cfn import contract
+from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.message import Message
 from watchbot_cfn.runtime.queue import BatchEntry, QueueClient, chunks
@@ -25,6 +26,8 @@ __all__ = ["Heartbeat", "remaining_visibility"]
 _LIMIT_MARGIN = 5
 #: After a failed extension, try again this soon (there is 1/3 of the timeout left).
 _RETRY_AFTER = 2.0
+#: A settle that waits longer than this for an extension in flight says so.
+_SLOW_EXTENSION = 5.0
 
 
 def remaining_visibility(message: Message, wanted: int) -> int:
@@ -35,7 +38,7 @@ def remaining_visibility(message: Message, wanted: int) -> int:
 
 @dataclass
 class _Tracked:
-    message: Message
+    hold: Hold
     due: float
 
 
@@ -51,7 +54,7 @@ class Heartbeat:
         self.interval = interval
         self._cond = threading.Condition()
         self._sending = threading.Lock()
-        self._tracked: dict[str, _Tracked] = {}
+        self._tracked: dict[int, _Tracked] = {}  # by hold token: two receives of one message never collide
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -59,15 +62,34 @@ class Heartbeat:
         self._thread.start()
         return self
 
-    def track(self, message: Message) -> None:
+    def track(self, hold: Hold) -> None:
         with self._cond:
-            self._tracked[message.message_id] = _Tracked(message, message.received_at + self.interval)
+            self._tracked[hold.token] = _Tracked(hold, hold.message.received_at + self.interval)
             self._cond.notify()
 
-    def untrack(self, message_id: str) -> None:
-        """Stop extending; returns only once no extension of it is in flight."""
-        with self._sending, self._cond:
-            self._tracked.pop(message_id, None)
+    def renew(self, hold: Hold) -> None:
+        """The hold adopted a newer receive: schedule from that receive."""
+        with self._cond:
+            tracked = self._tracked.get(hold.token)
+            if tracked is not None:
+                tracked.due = hold.message.received_at + self.interval
+                self._cond.notify()
+
+    def tracking(self) -> int:
+        with self._cond:
+            return len(self._tracked)
+
+    def untrack(self, hold: Hold) -> None:
+        """Stop extending; returns only once no extension of it is in flight (bounded by the call's timeouts)."""
+        if not self._sending.acquire(timeout=_SLOW_EXTENSION):
+            self.logger.notice(f"settling waits for a visibility extension still in flight (more than "
+                               f"{_SLOW_EXTENSION:g} s: SQS is slow to answer)", hold.message_id, level="warning")
+            self._sending.acquire()
+        try:
+            with self._cond:
+                self._tracked.pop(hold.token, None)
+        finally:
+            self._sending.release()
 
     def close(self) -> None:
         with self._cond:
@@ -97,33 +119,40 @@ class Heartbeat:
             with self._cond:
                 due = [t for t in self._tracked.values() if t.due <= now]
             entries = []
+            sent: dict[str, tuple[_Tracked, str]] = {}
             for tracked in due:
-                seconds = remaining_visibility(tracked.message, self.visibility_timeout)
+                message = tracked.hold.message
+                seconds = remaining_visibility(message, self.visibility_timeout)
                 if seconds <= 0:
                     self.logger.notice("the 12-hour visibility limit is reached; the message will be "
-                                       "visible to other consumers", tracked.message.message_id, level="warning")
+                                       "visible to other consumers", message.message_id, level="warning")
                     with self._cond:
-                        self._tracked.pop(tracked.message.message_id, None)
+                        self._tracked.pop(tracked.hold.token, None)
                     continue
-                entries.append(BatchEntry(tracked.message.message_id, tracked.message.receipt_handle, seconds))
+                key = str(tracked.hold.token)
+                sent[key] = (tracked, message.receipt_handle)
+                entries.append(BatchEntry(key, message.receipt_handle, seconds))
             for batch in chunks(entries):
                 # Keep retrying well inside the third of the timeout still left.
                 outcomes = self.queue.change_visibility(batch, give_up_after=min(self.interval / 4, 10.0))
                 after = time.monotonic()
                 with self._cond:
                     for outcome in outcomes:
-                        current = self._tracked.get(outcome.key)
-                        if current is None:
-                            continue
+                        tracked, handle = sent[outcome.key]
+                        if self._tracked.get(tracked.hold.token) is not tracked:
+                            continue  # settled meanwhile
+                        message_id = tracked.hold.message_id
                         if outcome.ok:
-                            current.due = after + self.interval
+                            tracked.due = after + self.interval
                             self.stats.add("extensions")
+                        elif tracked.hold.message.receipt_handle != handle:
+                            tracked.due = min(tracked.due, after)  # a newer receipt arrived: extend that one now
                         elif outcome.lost:
-                            del self._tracked[outcome.key]
+                            del self._tracked[tracked.hold.token]
                             self.stats.add("ownership_lost")
                             self.logger.notice(f"ownership lost while extending visibility ({outcome.reason})",
-                                               outcome.key, level="warning")
+                                               message_id, level="warning")
                         else:
                             tracked.due = after + min(_RETRY_AFTER, self.interval / 4)
-                            self.logger.notice(f"visibility extension failed ({outcome.reason})", outcome.key,
+                            self.logger.notice(f"visibility extension failed ({outcome.reason})", message_id,
                                                level="warning")

@@ -14,14 +14,16 @@ import os
 import select
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from watchbot_cfn import contract
 from watchbot_cfn.runtime.children import Children, DirectChildren
 from watchbot_cfn.runtime.config import WatcherConfig
-from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe
+from watchbot_cfn.runtime.guard import JobGuard
+from watchbot_cfn.runtime.hold import Hold
+from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe, signal_name
 from watchbot_cfn.runtime.logger import Logger
-from watchbot_cfn.runtime.message import Message, MessageFiles, worker_environment
+from watchbot_cfn.runtime.message import Message, MessageFiles, MessagePaths, worker_environment
 from watchbot_cfn.runtime.queue import BATCH_LIMIT, QueueClient
 from watchbot_cfn.runtime.settle import Settler
 from watchbot_cfn.runtime.stats import Stats
@@ -101,6 +103,12 @@ class Slots:
                 return True
             return False
 
+    def abandon(self) -> None:
+        """A started slot whose job never ran (no thread): free it; nothing was left in the volumes."""
+        with self._cond:
+            self.running -= 1
+            self._cond.notify_all()
+
     def cleaned(self) -> None:
         with self._cond:
             self._cleaning = False
@@ -117,7 +125,7 @@ class Watcher:
 
     def __init__(self, config: WatcherConfig, queue: QueueClient, logger: Logger, files: MessageFiles,
                  children: Children | None = None, environ: Mapping[str, str] | None = None,
-                 stats: Stats | None = None) -> None:
+                 stats: Stats | None = None, guard: JobGuard | None = None) -> None:
         self.config = config
         self.queue = queue
         self.logger = logger
@@ -129,8 +137,11 @@ class Watcher:
         self.heartbeat = Heartbeat(queue, logger, self.stats, config.visibility_timeout, config.heartbeat_interval)
         self.settler = Settler(queue, logger, self.stats)
         self.slots = Slots(config.slots, volumes=bool(config.volumes))
+        self.guard = guard
         self._jobs_lock = threading.Lock()
-        self._jobs: dict[int, Job] = {}
+        self._jobs: dict[int, Job] = {}  # by hold token
+        self._holds_lock = threading.Lock()
+        self._holds: dict[str, Hold] = {}  # by message id: what this watcher holds, from receive to settle
         self._killing = False
         self._started = 0
         self._poller_done = threading.Event()
@@ -223,7 +234,10 @@ class Watcher:
                                "delivered again", level="warning")
         self.heartbeat.close()
         self.settler.close()
-        counts = ", ".join(f"{name} {count}" for name, count in self.stats.snapshot().items()) or "no jobs"
+        counts_by_name = self.stats.snapshot()
+        if self.logger.dropped:
+            counts_by_name["log_lines_dropped"] = self.logger.dropped
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(counts_by_name.items())) or "no jobs"
         self.logger.notice(f"stopped: {counts}")
         return 0
 
@@ -245,14 +259,17 @@ class Watcher:
                 except Exception as error:  # pragma: no cover - a bug must not stop the loop
                     self.logger.notice(f"receive error: {error!r}", level="error")
                     self.stopping.wait(1.0)
-                if self.stopping.is_set():
-                    for message in messages:
-                        self.settler.release(message.message_id, message.receipt_handle, 0)
-                    self.slots.unreserve(reserved)
-                    return
+                started = 0
                 for message in messages:
-                    self._start(message)
-                self.slots.unreserve(reserved - len(messages))
+                    hold = self._hold(message)
+                    if hold is None:
+                        continue  # a copy of a running message: its job keeps it
+                    if self.stopping.is_set():
+                        self._release_unstarted(hold, 0, "the watcher is shutting down")
+                        continue
+                    self._start(hold)
+                    started += 1
+                self.slots.unreserve(reserved - started)
         finally:
             with self._pollers_lock:
                 self._pollers_running -= 1
@@ -269,73 +286,149 @@ class Watcher:
         self.stats.add("received")
         return message
 
-    def _start(self, message: Message) -> None:
+    def _hold(self, message: Message) -> Hold | None:
+        """Hold a received message from now until it is settled; None when this watcher already holds it."""
+        with self._holds_lock:
+            hold = self._holds.get(message.message_id)
+            if hold is None:
+                hold = self._holds[message.message_id] = Hold(message)
+                self.heartbeat.track(hold)  # hidden from receipt on, even while its slot waits for cleaning
+                return hold
+            hold.adopt(message)
+        self.heartbeat.renew(hold)
+        self.stats.add("received_while_running")
+        self.logger.notice("received again while its job runs (its visibility ran out); the running job keeps "
+                           "it and settles it with the newer receipt handle", message.message_id, level="warning")
+        return None
+
+    def _release_unstarted(self, hold: Hold, visibility: int, why: str) -> None:
+        """Return a message that never got a job."""
+        message = self._unhold(hold)
+        self.settler.release(message.message_id, message.receipt_handle, visibility)
+        self.logger.notice(f"not started: {why}; message returned to the queue", message.message_id,
+                           level="warning")
+
+    def _unhold(self, hold: Hold) -> Message:
+        """Stop extending and forget the hold; the message as last received, to settle with its handle."""
+        self.heartbeat.untrack(hold)
+        with self._holds_lock:
+            if self._holds.get(hold.message_id) is hold:
+                del self._holds[hold.message_id]
+            return hold.message
+
+    def _start(self, hold: Hold) -> None:
         self.slots.start()
-        self.heartbeat.track(message)
         self._started += 1
-        threading.Thread(target=self._run_job, args=(message,), name=f"job-{message.message_id}",
-                         daemon=True).start()
+        try:
+            threading.Thread(target=self._run_job, args=(hold,), name=f"job-{hold.message_id}",
+                             daemon=True).start()
+        except BaseException as error:  # no thread to run it (a memory or process limit)
+            self.slots.abandon()
+            self._wake()
+            self._fail_unrun(hold, f"no thread could be started for the job ({error})")
+
+    def _fail_unrun(self, hold: Hold, why: str) -> None:
+        """The watcher could not run the job: return with backoff and count a failure, never lose it."""
+        message = self._unhold(hold)
+        backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
+        self.settler.release(message.message_id, message.receipt_handle, backoff)
+        self.stats.add(contract.OUTCOME_FAILURE)
+        self.stats.add("internal_error")
+        self.logger.result(message.message_id, contract.JobSummary(
+            outcome=contract.OUTCOME_FAILURE, exit_code=None, duration=0, receives=message.receives,
+            response_duration=message.response_duration_ms(), reason=f"{why}; message returned to the queue",
+            error=True))
 
     # -- job threads -------------------------------------------------------------
 
-    def _run_job(self, message: Message) -> None:
-        path: str | None = None
-        key = id(threading.current_thread())
+    def _run_job(self, hold: Hold) -> None:
+        """Run the job; whatever happens, settle the message exactly once and free the slot."""
+        paths: MessagePaths | None = None
+        settle: Callable[[], None] | None = None
         try:
+            message = hold.message
             try:
-                path = self.files.write(message)
+                paths = self.files.write(message)
             except OSError as error:
                 result = JobResult(None, 0, start_error=f"cannot write the message file: {error}")
             else:
-                job = Job(self.config.command, worker_environment(message, self.environ, path),
-                          message.message_id, self.logger, self.children, self.config.max_job_duration)
+                env, left_out = worker_environment(message, self.environ, paths)
+                for reason in left_out:
+                    self.logger.notice(reason, message.message_id, level="warning")
+                job = Job(self.config.command, env, message.message_id, self.logger, self.children,
+                          self.config.max_job_duration, guard=self.guard)
                 with self._jobs_lock:
-                    self._jobs[key] = job
+                    self._jobs[hold.token] = job
                     if self._killing:
                         job.stop()
                 result = job.run()
-            self._settle(message, result)
-        except Exception as error:  # pragma: no cover - a bug must not lose the message or the slot
-            self.logger.notice(f"internal error: {error!r}", message.message_id, level="error")
-            self.heartbeat.untrack(message.message_id)
-            self.settler.release(message.message_id, message.receipt_handle, 0)
+            settle = self._settlement(hold, result)
+        except BaseException as error:  # a fault of the watcher's own: the message must not be lost
+            settle = self._internal_error(hold, error)
         finally:
             with self._jobs_lock:
-                self._jobs.pop(key, None)
-            if path is not None:
-                self.files.remove(path)
-            if self.slots.finish():
-                clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
-                self.slots.cleaned()
-            self._wake()
+                self._jobs.pop(hold.token, None)
+            try:
+                if paths is not None:
+                    self.files.remove(paths)
+                if self.slots.finish():
+                    # The message stays hidden (and extended) while the volumes are emptied after its job.
+                    try:
+                        clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
+                    finally:
+                        self.slots.cleaned()
+            except BaseException as error:
+                self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
+            finally:
+                try:
+                    if settle is None:
+                        settle = self._internal_error(hold, RuntimeError("the job ended without a settlement"))
+                    settle()
+                except BaseException as error:  # pragma: no cover - last resort: the message reappears by itself
+                    self.logger.notice(f"could not settle the message: {error!r}", hold.message_id,
+                                       level="error")
+                self._wake()
 
-    def _settle(self, message: Message, result: JobResult) -> None:
-        """Act on the exit code exactly as the contract's table says."""
-        self.heartbeat.untrack(message.message_id)  # before any delete or return
-        mid = message.message_id
+    def _internal_error(self, hold: Hold, error: BaseException) -> Callable[[], None]:
+        return lambda: self._fail_unrun(hold, f"internal error: {error!r}")
+
+    def _settlement(self, hold: Hold, result: JobResult) -> Callable[[], None]:
+        """What to do with the message, as the contract's table says; run once the job is over."""
         if result.interrupted:
-            self.settler.release(mid, message.receipt_handle, 0)
-            self.stats.add("interrupted")
-            self.logger.notice("stopped by shutdown; message returned to the queue", mid, level="warning")
-            return
+            return lambda: self._settle_interrupted(hold)
         code = result.exit_code
         ran_to_exit = result.start_error is None and not result.timed_out
         outcome = contract.OUTCOME_FAILURE
         if ran_to_exit and code is not None:
             outcome = contract.OUTCOME_BY_EXIT.get(code, contract.OUTCOME_FAILURE)
-        if outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED):
-            self.settler.delete(mid, message.receipt_handle)
-        else:
-            backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
-            self.settler.release(mid, message.receipt_handle, backoff)
+        reason = ""
         if outcome == contract.OUTCOME_REJECTED:
-            self.logger.failure(mid, "rejected with exit code 3; message deleted", code)
+            reason = "rejected with exit code 3; message deleted"
         elif outcome == contract.OUTCOME_FAILURE:
             reason = describe(result)
             if result.timed_out:
                 reason = f"exceeded maxJobDuration of {self.config.max_job_duration:g} s and was stopped"
-            self.logger.failure(mid, f"{reason}; message returned to the queue", code)
-        self.stats.add(outcome)
-        self.logger.summary(mid, contract.JobSummary(
-            outcome=outcome, exit_code=code, duration=result.duration_ms, receives=message.receives,
-            response_duration=message.response_duration_ms()))
+            reason += "; message returned to the queue"
+
+        def settle() -> None:
+            message = self._unhold(hold)  # before any delete or return
+            mid = message.message_id
+            if outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED):
+                self.settler.delete(mid, message.receipt_handle)
+            else:
+                backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
+                self.settler.release(mid, message.receipt_handle, backoff)
+            self.stats.add(outcome)
+            self.logger.result(mid, contract.JobSummary(
+                outcome=outcome, exit_code=code, duration=result.duration_ms, receives=message.receives,
+                response_duration=message.response_duration_ms(), reason=reason,
+                signal=signal_name(result.signal) if result.signal is not None else None,
+                error=result.start_error is not None))
+        return settle
+
+    def _settle_interrupted(self, hold: Hold) -> None:
+        message = self._unhold(hold)
+        self.settler.release(message.message_id, message.receipt_handle, 0)
+        self.stats.add("interrupted")
+        self.logger.notice("stopped by shutdown; message returned to the queue", message.message_id,
+                           level="warning")
