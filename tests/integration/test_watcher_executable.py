@@ -16,6 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -172,10 +174,46 @@ def test_credentials_that_assume_a_role_come_through_the_bundled_sts_model(moto_
     assert any(line.endswith("] with a role") for line in lines)
 
 
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_jobs_die_with_the_frozen_watcher_killed_by_sigkill(moto_server, executable, tmp_path):
+    # given a job of three processes, run by the watcher inside the executable (below the unpacker)
+    url, _ = create_queue(moto_server)
+    moto_server.client("sqs").send_message(QueueUrl=url, MessageBody="x")
+    pids = tmp_path / "pids"
+    command = f"sleep 60 & (sleep 60 & echo $! >> {pids}; wait) & echo $$ $! >> {pids}; wait"
+    watcher = start(moto_server, executable, url, command)
+    try:
+        deadline = time.monotonic() + 15
+        while not (pids.exists() and len(pids.read_text().split()) == 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        group = [int(pid) for pid in pids.read_text().split()]
+        assert watcher.process is not None
+        (python,) = [pid for pid in _children(watcher.process.pid) if _arguments(pid)[-2:] == ["listen", command]]
+        # when the watcher itself is killed outright
+        os.kill(python, signal.SIGKILL)
+        # then its job guard (the executable run as `-c PROGRAM`) kills the job's whole group
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in group)
+    finally:
+        watcher.stop()
+        for pid in [int(pid) for pid in pids.read_text().split()] if pids.exists() else []:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def progress_table(server: MotoServer) -> str:
     """A progress table laid out as reduce mode's (key ``id``); returns its ARN."""
     answer = server.client("dynamodb").create_table(
-        TableName=f"progress-{os.getpid()}-{len(os.listdir('/proc'))}", BillingMode="PAY_PER_REQUEST",
+        TableName=f"progress-{uuid.uuid4().hex[:12]}", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
     return answer["TableDescription"]["TableArn"]
@@ -226,13 +264,19 @@ def test_cleaning_a_volume_that_holds_the_unpacked_executable_keeps_it_working(m
         assert watcher.wait(30) == 0
     finally:
         watcher.stop()
-    # then every job ran, the previous job's file was gone, the unpacked files were not
+    # then every job ran, the previous job's file was gone, the watcher's unpacked files were not
     lines = watcher.snapshot()
     assert outcomes(lines)["success"] == 3
-    listed = [line.split("] ", 3)[3] for line in lines if "] [worker] [" in line]
-    assert "job-0" in listed and "job-1" in listed and "job-2" in listed
-    assert sum(name.startswith("job-") for name in listed) == 3  # each job saw only its own file
-    assert sum(name.startswith("_MEI") for name in listed) == 3
+    listings: dict[str, list[str]] = {}
+    for line in lines:
+        if "] [worker] [" in line:
+            job, name = line.split("] ", 3)[2].lstrip("["), line.split("] ", 3)[3]
+            listings.setdefault(job, []).append(name)
+    assert len(listings) == 3
+    assert [sorted(name for name in names if name.startswith("job-")) for names in listings.values()] == [
+        ["job-0"], ["job-1"], ["job-2"]]  # each job saw only its own file
+    unpacked = set.intersection(*({name for name in names if name.startswith("_MEI")} for names in listings.values()))
+    assert len(unpacked) == 1  # the watcher's own, in every listing (the job guard's copy went with the cleaning)
     assert "Failed to remove temporary directory" not in watcher.stderr  # it was still there to remove
     assert not any(path.name.startswith("_MEI") for path in volume.iterdir())
     assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
@@ -292,6 +336,18 @@ def test_the_static_executable_runs_in_a_root_with_nothing_else(moto_server, sta
     assert "outcome failure" in summaries(lines)[0]
     assert any("[failure]" in line for line in lines)
     assert depth_becomes(moto_server, url, (0, 1)) == (0, 1)  # returned with a backoff: invisible, not lost
+
+
+def _children(pid: int) -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) == pid]
+
+
+def _arguments(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return [part.decode() for part in handle.read().split(b"\0") if part]
+    except OSError:
+        return []
 
 
 def _parent(pid: int) -> int:

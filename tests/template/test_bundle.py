@@ -136,6 +136,26 @@ def test_under_staticx_the_name_comes_from_the_file_it_ran():
     assert entry.called_as({}, "/usr/local/bin/watchbot-progress") == "watchbot-progress"
 
 
+@pytest.mark.parametrize("arguments,program", [
+    (["-I", "-S", "-c", "print(1)"], ("print(1)", ["-c"])),
+    (["-c", "import sys", "a", "b"], ("import sys", ["-c", "a", "b"])),
+    (["listen", "-c"], None),
+    (["--version"], None),
+    (["-X", "dev", "-c", "pass"], None),
+])
+def test_a_python_c_command_line_is_recognised(arguments, program):
+    assert entry.interpreter_program(arguments) == program
+
+
+def test_run_as_an_interpreter_it_runs_the_program(tmp_path, monkeypatch):
+    # the runtime's job guard is `sys.executable -I -S -c PROGRAM`: frozen, that is this file
+    marker = tmp_path / "ran"
+    monkeypatch.setattr(sys, "argv", ["watchbot"])
+    code = f"import sys; open({str(marker)!r}, 'w').write(' '.join(sys.argv))"
+    assert entry.main(["-I", "-S", "-c", code, "extra"]) == 0
+    assert marker.read_text() == "-c extra"
+
+
 def test_the_package_run_from_python_is_not_frozen_and_protects_nothing():
     assert volumes.executable_files() == []
 
