@@ -6,7 +6,14 @@ moto's ReceiveMessage slows down with queue depth, so a feeder keeps the
 messages outstanding (sent, not yet finished) at 20 or fewer: the figures then
 measure the watcher, not moto. Each scenario starts a fresh watcher process
 (``watchbot listen``) and reads its summary lines to count finished jobs; CPU
-seconds and peak resident memory are the watcher process's own (not its jobs').
+seconds and peak resident memory are the watcher's own, not its jobs': for a
+single-file executable that is several processes (the unpackers and the Python
+below them), found as the processes whose arguments end in ``listen COMMAND``.
+CPU seconds are added up; memory is the largest sum of their resident memory,
+sampled every 0.1 s (an unpacker's own peak comes and goes before the watcher
+starts, so adding up each process's peak would count memory never held at
+once). benchmarks/executable.py runs the same scenarios with a built
+executable beside this Python's package.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -29,6 +37,8 @@ from tests.support.motoserver import MotoServer  # noqa: E402
 
 MAX_OUTSTANDING = 20
 WARMUP = 20
+#: The pip-installed watcher: this Python's package.
+PACKAGE_WATCHER = (sys.executable, "-m", "watchbot_cfn.runtime.cli")
 
 
 @dataclass
@@ -50,21 +60,63 @@ class Result:
 
 
 def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+def resident_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
     return 0.0
 
 
+def watcher_processes(root: int, command: str) -> list[int]:
+    """``root`` and its descendants that are the watcher itself (arguments ending in ``listen COMMAND``).
+
+    A job, between its fork and its exec, still has the watcher's arguments:
+    two looks 0.3 s apart keep only the processes that stay.
+    """
+    first = _watcher_tree(root, command)
+    time.sleep(0.3)
+    return [pid for pid in _watcher_tree(root, command) if pid in first]
+
+
+def _watcher_tree(root: int, command: str) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        frontier = [pid for pid in children if _arguments(pid)[-2:] == ["listen", command]]
+        found += frontier
+    return found
+
+
+def _arguments(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
+    except OSError:
+        return []
+
+
 def run(server: MotoServer, name: str, command: str, concurrency: int, messages: int,
-        ideal: float | None = None) -> Result:
+        ideal: float | None = None, program: Sequence[str] = PACKAGE_WATCHER) -> Result:
     sqs = server.client("sqs")
     url = sqs.create_queue(QueueName=f"bench-{name.replace(' ', '-')}-{concurrency}-{time.time_ns()}",
                            Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
@@ -73,11 +125,15 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
     # As deployed: the template always gives the watcher task-scoped volumes to empty between jobs.
     volume = tempfile.mkdtemp(prefix="watchbot-bench-volume-")
     env["Volumes"] = volume
-    watcher = subprocess.Popen([sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", command], env=env,
+    watcher = subprocess.Popen([*program, "listen", command], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     finished = 0
     cond = threading.Condition()
     marks: dict[int, tuple[float, float]] = {}
+    processes: list[int] = []
+
+    def cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in processes)
 
     def read() -> None:
         nonlocal finished
@@ -86,29 +142,47 @@ def run(server: MotoServer, name: str, command: str, concurrency: int, messages:
             if b"] completed in " in raw:
                 with cond:
                     finished += 1
+                    if finished == 1:
+                        processes.extend(watcher_processes(watcher.pid, command))
                     if finished in (WARMUP, messages):
-                        marks[finished] = (time.monotonic(), cpu_seconds(watcher.pid))
+                        marks[finished] = (time.monotonic(), cpu())
                     cond.notify_all()
+
+    peak = 0.0
+    running = True
+
+    def sample() -> None:
+        nonlocal peak
+        while running:
+            if processes:
+                peak = max(peak, sum(resident_mib(pid) for pid in processes))
+            time.sleep(0.1)
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    sent = 0
-    body = "x" * 64
-    while sent < messages:
-        # Top up ten at a time (one request), keeping 10 to 20 outstanding: the
-        # feeder must not load moto with a request per finished job either.
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        sent = 0
+        body = "x" * 64
+        while sent < messages:
+            # Top up ten at a time (one request), keeping 10 to 20 outstanding: the
+            # feeder must not load moto with a request per finished job either.
+            with cond:
+                while MAX_OUTSTANDING - (sent - finished) < min(10, messages - sent):
+                    cond.wait(1)
+                room = min(MAX_OUTSTANDING - (sent - finished), messages - sent, 10)
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(room)])
+            sent += room
         with cond:
-            while MAX_OUTSTANDING - (sent - finished) < min(10, messages - sent):
-                cond.wait(1)
-            room = min(MAX_OUTSTANDING - (sent - finished), messages - sent, 10)
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(room)])
-        sent += room
-    with cond:
-        cond.wait_for(lambda: finished >= messages, timeout=600)
-    memory = peak_mib(watcher.pid)
-    watcher.terminate()
-    watcher.wait(30)
-    shutil.rmtree(volume, ignore_errors=True)
+            cond.wait_for(lambda: finished >= messages, timeout=600)
+    finally:
+        running = False
+        sampler.join()
+        watcher.terminate()
+        watcher.wait(30)
+        shutil.rmtree(volume, ignore_errors=True)
+    memory = peak
     (start, cpu_start), (end, cpu_end) = marks[WARMUP], marks[messages]
     counted = messages - WARMUP
     return Result(name, concurrency, messages, counted / (end - start), 1000 * (cpu_end - cpu_start) / counted,

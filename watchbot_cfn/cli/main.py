@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (deploy, local, send, graph, diff, simulatecmd, keypolicy):
         module.add_parser(commands, SOURCE_HELP)
+
+    from watchbot_cfn.bundle.command import add_build_watcher
+
+    add_build_watcher(commands, PROG)
     return parser
 
 
