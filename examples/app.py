@@ -32,6 +32,9 @@ def build() -> Template:
         BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[
             ServerSideEncryptionRule(ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
                 SSEAlgorithm="AES256"))]),
+        # Access logs need a bucket of their own; the security scanner is told why there is none here.
+        Metadata={"checkov": {"skip": [{"id": "CKV_AWS_18", "comment": "Access logging needs a log bucket of "
+                                        "its own; left out to keep the example about the worker"}]}},
     )
     system = watchbot_cfn.template(
         prefix="Render",

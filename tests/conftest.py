@@ -1,4 +1,4 @@
-"""Shared fixtures: a moto server process for the whole session."""
+"""Shared fixtures: a moto server process for the whole session; closing notes after the summary."""
 
 from __future__ import annotations
 
@@ -24,3 +24,13 @@ def moto_server():
         yield server
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what tests recorded as ``record_property("closing_note", ...)`` (figures such as checkov's)."""
+    notes = [value for outcome in ("passed", "failed") for report in terminalreporter.stats.get(outcome, [])
+             for name, value in getattr(report, "user_properties", ()) if name == "closing_note"]
+    if notes:
+        terminalreporter.section("closing notes")
+        for note in notes:
+            terminalreporter.write_line(str(note))

@@ -20,6 +20,7 @@ from watchbot_cfn.resources import (
     alarms,
     dashboard,
     iam,
+    keys,
     logs,
     metrics,
     notifications,
@@ -106,7 +107,11 @@ def template(**options: Any) -> WatchbotTemplate:
     built = WatchbotTemplate()
     built.set_version("2010-09-09")
     built.set_description(f"Watchbot system {validated.prefix} for {validated.service} (watchbot-cfn {__version__})")
-    built.set_metadata({"WatchbotCfn": {validated.prefix: {"Version": __version__}}})
+    system_metadata: dict[str, Any] = {"Version": __version__}
+    key_policy = keys.key_policy(validated, names)  # what the user's keys must allow; `watchbot-cfn key-policy`
+    if key_policy:
+        system_metadata["KeyPolicy"] = key_policy
+    built.set_metadata({"WatchbotCfn": {validated.prefix: system_metadata}})
     for builder in BUILDERS:
         for item in builder(validated, names):
             add(built, item)

@@ -1,4 +1,4 @@
-"""CloudFormation's own vocabulary: template sections, intrinsic functions, pseudo parameters.
+"""CloudFormation's own vocabulary: template sections, intrinsic functions, pseudo parameters, quotas.
 
 Plain data with no imports, so the merger, the source reader, the YAML
 reader and the tools that read rendered templates all use one list.
@@ -6,7 +6,8 @@ reader and the tools that read rendered templates all use one list.
 
 from __future__ import annotations
 
-__all__ = ["INTRINSIC_FUNCTIONS", "KEYED_SECTIONS", "PSEUDO_PARAMETERS", "SECTIONS", "SHORT_FORMS"]
+__all__ = ["INTRINSIC_FUNCTIONS", "KEYED_SECTIONS", "MAX_DESCRIPTION_BYTES", "MAX_TEMPLATE_BODY_BYTES",
+           "MAX_TEMPLATE_BYTES", "PSEUDO_PARAMETERS", "SECTIONS", "SECTION_QUOTAS", "SHORT_FORMS"]
 
 #: Sections whose value maps logical ids (or names) to definitions.
 KEYED_SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs", "Rules")
@@ -26,3 +27,13 @@ SHORT_FORMS = {name.removeprefix("Fn::"): name for name in sorted(INTRINSIC_FUNC
 #: Parameters every stack has, resolved by CloudFormation itself.
 PSEUDO_PARAMETERS = frozenset({"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
                                "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"})
+
+# Quotas CloudFormation enforces on one template (the figures cfn-lint checks against too).
+#: Most entries each of these sections may hold.
+SECTION_QUOTAS = {"Resources": 500, "Outputs": 200, "Parameters": 200, "Mappings": 200}
+#: Largest template body read from S3 (``--s3-bucket``, ``TemplateURL``), in bytes.
+MAX_TEMPLATE_BYTES = 1_000_000
+#: Largest template body passed inline (``TemplateBody``), in bytes.
+MAX_TEMPLATE_BODY_BYTES = 51_200
+#: Longest template Description, in bytes.
+MAX_DESCRIPTION_BYTES = 1024

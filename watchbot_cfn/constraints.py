@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchbot_cfn import contract
+from watchbot_cfn.errors import excerpt
 from watchbot_cfn.intrinsics import is_intrinsic
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "FromSetting",
     "Int",
     "Invalid",
+    "KMS_KEY_ARN",
     "ListOf",
     "Mounts",
     "Number",
     "Period",
     "Placement",
     "Record",
+    "SERVICE_PRINCIPAL",
     "SecretMap",
     "Statements",
     "Text",
@@ -205,7 +208,7 @@ class ListOf(Constraint):
                 try:
                     self.item.check(element)
                 except Invalid as invalid:
-                    raise Invalid(f"{invalid}, not {element!r}") from None
+                    raise Invalid(f"{invalid}, not {excerpt(element)}") from None
 
     @property
     def allowed(self) -> str:
@@ -221,9 +224,9 @@ class EnvMap(Constraint):
             raise Invalid("expected a mapping of names to values")
         for key, item in value.items():
             if not isinstance(key, str) or not re.fullmatch(ENV_NAME, key):
-                raise Invalid(f"names must be environment-variable names, not {key!r}")
+                raise Invalid(f"names must be environment-variable names, not {excerpt(key)}")
             if not (isinstance(item, (str, int, float, bool)) or is_intrinsic(item)):
-                raise Invalid(f"value of {key!r} must be a string, number or intrinsic")
+                raise Invalid(f"value of {excerpt(key)} must be a string, number or intrinsic")
 
     @property
     def allowed(self) -> str:
@@ -243,13 +246,14 @@ class SecretMap(Constraint):
             raise Invalid("expected a mapping of variable names to secret or parameter ARNs")
         for key, item in value.items():
             if not isinstance(key, str) or not re.fullmatch(ENV_NAME, key):
-                raise Invalid(f"names must be environment-variable names, not {key!r}")
+                raise Invalid(f"names must be environment-variable names, not {excerpt(key)}")
             if is_intrinsic(item):
                 continue
             if not isinstance(item, str) or not item or "${" in item:
-                raise Invalid(f"value of {key!r} must be a secret ARN, a parameter ARN or name, or an intrinsic")
+                raise Invalid(f"value of {excerpt(key)} must be a secret ARN, a parameter ARN or name, or an intrinsic")
             if item.startswith("arn:") and not re.fullmatch(SECRET_ARN, item):
-                raise Invalid(f"value of {key!r} must be a Secrets Manager or SSM parameter ARN, not {item!r}")
+                raise Invalid(f"value of {excerpt(key)} must be a Secrets Manager or SSM parameter ARN, "
+                              f"not {excerpt(item)}")
 
     @property
     def allowed(self) -> str:
@@ -270,13 +274,13 @@ class Mounts(Constraint):
                 raise Invalid(f"expected {self.allowed}")
             paths = entry.strip().split(":")
             if len(paths) > 2:
-                raise Invalid(f"expected 'containerPath' or 'hostPath:containerPath', not {entry!r}")
+                raise Invalid(f"expected 'containerPath' or 'hostPath:containerPath', not {excerpt(entry)}")
             for path in paths:
                 if not path.startswith("/"):
-                    raise Invalid(f"mount paths must be absolute, not {entry!r}")
+                    raise Invalid(f"mount paths must be absolute, not {excerpt(entry)}")
             trouble = contract.volume_problem(paths[-1])
             if trouble:
-                raise Invalid(f"container paths must be {trouble}, not {entry!r}")
+                raise Invalid(f"container paths must be {trouble}, not {excerpt(entry)}")
             containers.append(paths[-1])
         repeated = sorted({c for c in containers if containers.count(c) > 1})
         if repeated:
@@ -395,3 +399,14 @@ class Record(Constraint):
         if self.what:
             return self.what
         return "an object with " + ", ".join(f"{key} ({check.allowed})" for key, check in self.fields)
+
+
+#: A KMS key ARN, single- or multi-Region. Aliases and bare key ids are not enough: an IAM policy grants use of a
+#: key by its key ARN, and CloudWatch Logs accepts only a key ARN.
+KMS_KEY_ARN = Text(r"arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/"
+                   r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+                   "a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<key id> (not an alias or a "
+                   "bare key id: IAM policies and CloudWatch Logs need the key ARN)")
+#: An AWS service principal such as ``s3.amazonaws.com``.
+SERVICE_PRINCIPAL = Text(r"[a-z0-9][a-z0-9.-]{0,60}\.amazonaws\.com(\.cn)?",
+                         "service principals such as s3.amazonaws.com or events.amazonaws.com")

@@ -22,6 +22,7 @@ GROUP_TITLES = {
     "scaling": "Scaling",
     "reduce": "Reduce mode (progress table)",
     "webhook": "Webhook",
+    "encryption": "Encryption and access",
 }
 
 

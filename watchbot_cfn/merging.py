@@ -13,8 +13,9 @@ parts end up in one stack. Nothing is ever silently overwritten:
 * ``Transform`` is the ordered union of every template's transforms;
 * ``Description``: the distinct descriptions are joined with ``" | "`` in
   argument order (so a user's own description, given first, leads); a result
-  longer than CloudFormation's 1,024 characters raises, rather than being cut;
-  ``merge(..., description="...")`` sets it explicitly instead.
+  longer than CloudFormation's 1,024 bytes raises, rather than being cut;
+  ``merge(..., description="...")`` sets it explicitly instead, and
+  :func:`systems_description` makes one that fits for any number of systems.
 
 The result is a plain ``troposphere.Template`` (not a ``WatchbotTemplate``): keep
 each system's own template object for its ``.ref``. Troposphere objects are
@@ -23,18 +24,18 @@ shared with the inputs, not copied; plain-dict parts are stored as given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from troposphere import Template, encode_to_dict
 
-from watchbot_cfn.cfn import KEYED_SECTIONS, SECTIONS
+from watchbot_cfn.cfn import KEYED_SECTIONS, MAX_DESCRIPTION_BYTES, SECTIONS
 from watchbot_cfn.errors import MergeConflictError
 
-__all__ = ["MAX_DESCRIPTION", "merge"]
+__all__ = ["MAX_DESCRIPTION", "merge", "systems_description"]
 
-#: CloudFormation's limit on a template description, in characters.
-MAX_DESCRIPTION = 1024
+#: CloudFormation's limit on a template description, in bytes (UTF-8).
+MAX_DESCRIPTION = MAX_DESCRIPTION_BYTES
 
 #: CloudFormation section -> troposphere Template attribute (its name in lowercase), for keyed sections.
 _KEYED = {section: section.lower() for section in KEYED_SECTIONS}
@@ -159,9 +160,33 @@ def _check_shared_ids(merged: Template) -> None:
 
 def _join_descriptions(descriptions: list[str]) -> str:
     joined = " | ".join(descriptions)
-    if len(joined) > MAX_DESCRIPTION:
+    size = len(joined.encode())
+    if size > MAX_DESCRIPTION:
         raise MergeConflictError(
             "Description", "Description",
-            f"the {len(descriptions)} descriptions joined are {len(joined)} characters, more than "
+            f"the {len(descriptions)} descriptions joined are {size} bytes, more than "
             f"CloudFormation's {MAX_DESCRIPTION}; pass merge(..., description=...)")
     return joined
+
+
+def systems_description(prefixes: Sequence[str]) -> str:
+    """One short line naming several systems, within CloudFormation's limit for any number of them.
+
+    ``3 Watchbot systems: Resize, Thumbs, Encode (watchbot-cfn 0.1.0)``; the
+    prefixes are named while they fit and the rest counted (``..., and 9,990 more``).
+    """
+    from watchbot_cfn import __version__
+
+    head = f"{len(prefixes):,} Watchbot systems: "
+    tail = f" (watchbot-cfn {__version__})"
+    budget = MAX_DESCRIPTION - len(head.encode()) - len(tail.encode()) - len(f", and {len(prefixes):,} more")
+    shown: list[str] = []
+    used = 0
+    for prefix in prefixes:
+        cost = len(prefix.encode()) + (2 if shown else 0)
+        if used + cost > budget:
+            break
+        shown.append(prefix)
+        used += cost
+    rest = len(prefixes) - len(shown)
+    return head + ", ".join(shown) + (f", and {rest:,} more" if rest else "") + tail

@@ -45,6 +45,18 @@ class Names:
     def notification_topic(self) -> str:
         return self.id("NotificationTopic")
 
+    @property
+    def dead_letter_queue_policy(self) -> str:
+        return self.id("DeadLetterQueuePolicy")
+
+    @property
+    def topic_policy(self) -> str:
+        return self.id("TopicPolicy")
+
+    @property
+    def notification_topic_policy(self) -> str:
+        return self.id("NotificationTopicPolicy")
+
     # -- task and service
     @property
     def log_group(self) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 
 from watchbot_cfn import contract, rules
 from watchbot_cfn.constraints import (
+    KMS_KEY_ARN,
+    SERVICE_PRINCIPAL,
     Bool,
     Choice,
     CommandList,
@@ -333,6 +335,24 @@ class Options:
                                               accepts=Int(1, 40_000), group="reduce")
     webhook: bool = option("Accept messages by HTTP POST to an API Gateway endpoint with an API key.", False,
                            accepts=Bool(), group="webhook")
+
+    # -- encryption and access (docs/security.md); `watchbot-cfn key-policy` prints what each key's policy needs
+    message_kms_key: Any = option("Customer managed KMS key (its ARN) that encrypts both queues and the topics this "
+                                  "system creates (work topic, alarm topic), instead of SSE-SQS and unencrypted "
+                                  "topics. The key policy must let SNS deliver to the queue and CloudWatch publish "
+                                  "alarms; producers need kms:GenerateDataKey and kms:Decrypt on it.", None,
+                                  accepts=KMS_KEY_ARN, intrinsic=True, group="encryption")
+    log_kms_key: Any = option("Customer managed KMS key (its ARN) that encrypts the log group. Its key policy must "
+                              "let CloudWatch Logs in this region use it for this log group, or creating the log "
+                              "group fails.", None, accepts=KMS_KEY_ARN, intrinsic=True, group="encryption")
+    progress_table_kms_key: Any = option("Reduce mode: customer managed KMS key (its ARN) that encrypts the "
+                                         "progress table instead of DynamoDB's AWS owned key.", None,
+                                         accepts=KMS_KEY_ARN, intrinsic=True, group="encryption")
+    topic_publishers: list = option("AWS services that may publish to the work topic for this account, such as "
+                                    "s3.amazonaws.com (event notifications) or events.amazonaws.com (EventBridge "
+                                    "rules). The topic policy names them: it replaces SNS's default policy, so "
+                                    "add none of your own.", [], accepts=ListOf(SERVICE_PRINCIPAL),
+                                    group="encryption")
 
     #: Paths (``name``, ``name.key``, ``name[index]``) of every value given as an intrinsic.
     intrinsic_paths: frozenset[str] = field(default=frozenset(), repr=False, compare=False)

@@ -162,6 +162,12 @@ RULES: tuple[Rule, ...] = (
          lambda o: _reserved_in(o.secrets), "{names} are set by Watchbot itself"),
     Rule("each variable once", ("env", "secrets"), "secrets",
          lambda o: _names(set(o.env) & set(o.secrets)), "{names} are also given in env; give each variable once"),
+    Rule("progress table key needs reduce mode", ("reduce", "progress_table_kms_key"), "progress_table_kms_key",
+         lambda o: not o.reduce and o.progress_table_kms_key is not None,
+         "applies only with reduce=True (there is no progress table otherwise)"),
+    Rule("topic publishers need a topic", ("fifo", "topic_publishers"), "topic_publishers",
+         lambda o: o.fifo and bool(o.topic_publishers), "FIFO systems have no SNS topic to publish to",
+         "services send to a FIFO queue directly; set fifo=False to give them a topic"),
 )
 
 

@@ -34,6 +34,7 @@ MOTO_SKIPS = {
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::ApiKey",

@@ -54,6 +54,9 @@ INTRINSIC_PARAMETERS: dict[str, tuple[str, str]] = {
     "notification_topic": ("AlarmTopic", "String"),
     "autoscaling_role_arn": ("ScalingRoleArn", "String"),
     "secrets": ("TokenArn", "String"),
+    "message_kms_key": ("MessageKeyArn", "String"),
+    "log_kms_key": ("LogKeyArn", "String"),
+    "progress_table_kms_key": ("TableKeyArn", "String"),
 }
 
 #: Realistic samples for free-form text options (their constraint only says "a non-empty string").
@@ -66,6 +69,10 @@ TEXT_SAMPLES: dict[str, list[str]] = {
     "autoscaling_role_arn": ["arn:aws:iam::123456789012:role/scaling"],
     "runbook_url": ["https://runbooks.example.com/watchbot"],
     "metric_namespace": ["Watchbot", "Team/Workers"],
+    "message_kms_key": ["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    "log_kms_key": ["arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"],
+    "progress_table_kms_key": ["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    "topic_publishers[]": ["s3.amazonaws.com", "events.amazonaws.com"],
 }
 SECRET_SAMPLES = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
                   "arn:aws:ssm:us-east-1:123456789012:parameter/worker/token", "/worker/key"]
@@ -115,7 +122,7 @@ def constraint_values(accepts: Constraint, name: str = "") -> st.SearchStrategy[
             return st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=20)
         return _ascii(accepts.pattern).filter(lambda text: len(text) <= 60)
     if isinstance(accepts, ListOf):
-        return st.lists(constraint_values(accepts.item), min_size=1, max_size=2, unique_by=repr)
+        return st.lists(constraint_values(accepts.item, f"{name}[]"), min_size=1, max_size=2, unique_by=repr)
     if isinstance(accepts, Record):
         return st.fixed_dictionaries(
             {key: constraint_values(check) for key, check in accepts.fields if key in accepts.required},

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from tests.support.motoserver import MotoServer
 
@@ -57,7 +57,7 @@ class WatcherProcess:
     """``watchbot listen <command>`` against a moto server."""
 
     def __init__(self, server: MotoServer, queue_url: str, command: str, prefix: tuple[str, ...] = (),
-                 **settings: str) -> None:
+                 program: Sequence[str] = (), **settings: str) -> None:
         self.env = server.env()
         for name in ("concurrency", "drainTimeout", "visibilityTimeout", "maxJobDuration", "Volumes",
                      "structuredLogging", "writableFilesystem", "Fifo", "Message", "Subject", "taskProtection",
@@ -67,6 +67,8 @@ class WatcherProcess:
         self.env.update({name: str(value) for name, value in settings.items()})
         self.command = command
         self.prefix = list(prefix)  # e.g. unshare, to run the watcher as PID 1
+        # the watcher program; by default this Python's package, e.g. a built executable instead
+        self.program = list(program) or [sys.executable, "-m", "watchbot_cfn.runtime.cli"]
         self.lines: list[str] = []
         self.times: list[float] = []
         self.stderr = ""
@@ -75,7 +77,7 @@ class WatcherProcess:
 
     def start(self) -> WatcherProcess:
         self.process = subprocess.Popen(
-            self.prefix + [sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", self.command], env=self.env,
+            self.prefix + self.program + ["listen", self.command], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()

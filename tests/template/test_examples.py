@@ -96,3 +96,21 @@ def test_ec2_placement_example_pins_tasks_and_mounts_the_host_cache(rendered):
     assert {"Name": "models", "Host": {"SourcePath": "/var/cache/models"}} in volumes
     role = body["Resources"]["WatchbotExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert "Secrets" not in [s["Sid"] for s in role["Statement"]]  # an SSM parameter, not a secret
+
+
+def test_hardened_example_uses_its_own_keys_everywhere_and_lets_eventbridge_publish(rendered):
+    body = rendered["hardened.toml"]
+    resources = body["Resources"]
+    keys = {"LedgerQueue": resources["LedgerQueue"]["Properties"]["KmsMasterKeyId"],
+            "LedgerTopic": resources["LedgerTopic"]["Properties"]["KmsMasterKeyId"],
+            "LedgerLogGroup": resources["LedgerLogGroup"]["Properties"]["KmsKeyId"],
+            "LedgerProgressTable": resources["LedgerProgressTable"]["Properties"]["SSESpecification"]
+            ["KMSMasterKeyId"]}
+    assert keys == {"LedgerQueue": {"Ref": "MessageKeyArn"}, "LedgerTopic": {"Ref": "MessageKeyArn"},
+                    "LedgerLogGroup": {"Ref": "LogKeyArn"}, "LedgerProgressTable": {"Ref": "TableKeyArn"}}
+    assert not [key for key, value in resources.items() if "checkov" in value.get("Metadata", {})]
+    [allowed] = [s for s in resources["LedgerTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+                 if s["Effect"] == "Allow"]
+    assert allowed["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert set(body["Metadata"]["WatchbotCfn"]["Ledger"]["KeyPolicy"]) == {
+        "message_kms_key", "log_kms_key", "progress_table_kms_key"}

@@ -35,7 +35,7 @@ COMPOSED = {"capacity", "fargate_subnets", "fargate_security_groups", "fargate_p
             "placement_constraints", "placement_strategies", "ephemeral_storage_gib", "privileged",
             "stop_timeout", "drain_timeout", "fifo", "webhook", "reduce", "read_capacity_units",
             "write_capacity_units", "notification_email", "notification_topic", "max_size", "min_size", "env",
-            "secrets", "capacity_provider_strategy"}
+            "secrets", "capacity_provider_strategy", "progress_table_kms_key", "topic_publishers"}
 SPECS = {spec.name: spec for spec in option_specs()}
 
 
@@ -92,6 +92,10 @@ def valid_option_sets(draw: st.DrawFn) -> dict[str, Any]:
     if chosen["reduce"] and draw(st.booleans()):
         chosen["read_capacity_units"] = draw_value(draw, "read_capacity_units")
         chosen["write_capacity_units"] = draw_value(draw, "write_capacity_units")
+    if chosen["reduce"] and draw(st.booleans()):
+        chosen["progress_table_kms_key"] = draw_value(draw, "progress_table_kms_key")
+    if not chosen["fifo"] and draw(st.booleans()):
+        chosen["topic_publishers"] = draw_value(draw, "topic_publishers")
     target = draw(st.sampled_from(["notification_email", "notification_topic"]))
     chosen[target] = draw_value(draw, target)
     chosen["max_size"] = draw_value(draw, "max_size")

@@ -1,4 +1,4 @@
-"""Work queue and dead-letter queue."""
+"""Work queue, dead-letter queue and their queue policies (the TLS guard itself: test_tls.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_queue_names_come_from_names_and_carry_stack_and_prefix():
 
 
 def test_standard_queues_are_not_fifo():
-    built = rendered(queue.build)
+    built = queues(rendered(queue.build))
     for definition in built.values():
         assert "FifoQueue" not in definition["Properties"]
         assert "ContentBasedDeduplication" not in definition["Properties"]
@@ -72,5 +72,36 @@ def test_dead_letter_queue_does_not_reference_the_work_queue_resource():
     assert references == []
 
 
-def test_both_queues_are_encrypted_at_rest():
-    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in rendered(queue.build).values())
+def queues(built: dict) -> dict:
+    return {key: value for key, value in built.items() if value["Type"] == "AWS::SQS::Queue"}
+
+
+def test_both_queues_are_encrypted_at_rest_with_sse_sqs_by_default():
+    built = queues(rendered(queue.build))
+    assert set(built) == {"WatchbotQueue", "WatchbotDeadLetterQueue"}
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in built.values())
+    assert all("KmsMasterKeyId" not in q["Properties"] for q in built.values())
+
+
+def test_queue_policy_lets_only_the_topic_send_to_only_the_work_queue():
+    policy = rendered(queue.build)["WatchbotQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "WatchbotQueue"}]
+    [statement] = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert statement["Sid"] == "OnlyTheWorkTopicSends"
+    assert statement["Principal"] == {"Service": ["sns.amazonaws.com"]}
+    assert statement["Action"] == ["sqs:SendMessage"]
+    assert statement["Resource"] == [{"Fn::GetAtt": ["WatchbotQueue", "Arn"]}]
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "WatchbotTopic"}}}
+
+
+def test_fifo_queue_policy_allows_nothing_through_sns():
+    # FIFO systems have no topic: producers send with their own IAM permissions
+    policy = rendered(queue.build, fifo=True)["WatchbotQueuePolicy"]["Properties"]["PolicyDocument"]
+    assert [s["Effect"] for s in policy["Statement"]] == ["Deny"]
+
+
+def test_each_queue_has_its_own_policy():
+    built = rendered(queue.build, prefix="Thumbs")
+    targets = sorted(ref["Ref"] for value in built.values() if value["Type"] == "AWS::SQS::QueuePolicy"
+                     for ref in value["Properties"]["Queues"])
+    assert targets == ["ThumbsDeadLetterQueue", "ThumbsQueue"]

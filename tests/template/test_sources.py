@@ -129,8 +129,15 @@ def test_json_source_with_several_systems(tmp_path):
     result = rendered(load_source(str(path)))
     assert {"ResizeQueue", "ThumbsQueue"} <= set(result["Resources"])
     assert set(result["Metadata"]["WatchbotCfn"]) == {"Resize", "Thumbs"}
-    assert result["Description"].startswith("Watchbot system Resize")
-    assert result["Description"].endswith("Two workers")
+    assert result["Description"] == "Two workers", "the source's own Description wins"
+
+
+def test_several_systems_without_a_description_get_one_short_line_naming_them(tmp_path):
+    document = {"systems": [{**BASE, "prefix": "Resize"}, {**BASE, "prefix": "Thumbs"}]}
+    path = tmp_path / "systems.json"
+    path.write_text(json.dumps(document))
+    description = rendered(load_source(str(path)))["Description"]
+    assert description.startswith("2 Watchbot systems: Resize, Thumbs (watchbot-cfn ")
 
 
 def test_template_from_document_is_pure_and_labels_errors_with_the_origin():

@@ -23,12 +23,13 @@ def is_cloudformation_template(data: Any) -> bool:
 
 def lint_target(target: str, regions: tuple[str, ...]) -> list[Any]:
     """Findings (``watchbot_cfn.lint.Finding``) for a template file or a source."""
+    from watchbot_cfn.cli.bounds import read_source_text
     from watchbot_cfn.cli.sources import load_source, parse_document, template_from_document
 
     path = Path(target)
     suffix = path.suffix.lower()
     if suffix in (".json", ".yaml", ".yml") and path.is_file():
-        text = path.read_text(encoding="utf-8")
+        text = read_source_text(target)
         data = parse_document(text, suffix, target)
         subject: Any = text if is_cloudformation_template(data) else template_from_document(data, target)
     else:

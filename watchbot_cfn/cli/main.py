@@ -1,8 +1,10 @@
 """``watchbot-cfn``: render, lint, document, deploy, run locally and draw Watchbot templates.
 
-User errors (a missing file, a syntax error, a bad option, a merge conflict)
-print one line on stderr and exit 1, with nothing on stdout and no output file;
-usage errors exit 2. Heavy modules (cfn-lint, boto3, the runtime) are imported
+User errors (a missing file, a syntax error, a bad option, a merge conflict,
+a source beyond the renderer's bounds or CloudFormation's quotas) print one line
+on stderr and exit 1, with nothing on stdout and no output file; usage errors
+exit 2. Any other failure is also one line and exit 1 (``--debug`` shows its
+traceback), so no input ever ends in a traceback. Heavy modules (cfn-lint, boto3, the runtime) are imported
 inside the commands that need them, so ``render`` starts quickly.
 """
 
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
                     "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
-                    "it messages, draw it and simulate its scaling.",
+                    "it messages, draw it, simulate its scaling and print what its KMS keys' policies need.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -51,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render", help="render a source to a CloudFormation template",
         description="Render SOURCE to a CloudFormation template on stdout or in FILE. Nothing is written "
-                    "unless the whole template renders.",
+                    "unless the whole template renders and fits CloudFormation's quotas (500 resources, 200 "
+                    "outputs, parameters and mappings, 1,000,000 bytes). What a Python source prints goes to "
+                    "stderr.",
         epilog=f"Examples: {PROG} render examples/minimal.toml > template.json; "
                f"{PROG} render app.py:stack --format yaml -o template.yaml")
     render.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
@@ -83,10 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     options.set_defaults(handler=_options)
 
     # Each module imports only the standard library at the top: boto3 loads inside the commands.
-    from watchbot_cfn.cli import deploy, diff, graph, local, send, simulatecmd
+    from watchbot_cfn.cli import deploy, diff, graph, keypolicy, local, send, simulatecmd
 
-    for module in (deploy, local, send, graph, diff, simulatecmd):
+    for module in (deploy, local, send, graph, diff, simulatecmd, keypolicy):
         module.add_parser(commands, SOURCE_HELP)
+
+    from watchbot_cfn.bundle.command import add_build_watcher
+
+    add_build_watcher(commands, PROG)
     return parser
 
 
@@ -110,21 +118,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         name = f"{error.filename}: " if error.filename else ""
         return _fail(f"{name}{error.strerror or error}")
+    except Exception as error:  # a failure no check foresaw: still one line, never a traceback
+        if args.debug:
+            raise
+        from watchbot_cfn.errors import clip
+
+        return _fail(f"unexpected {type(error).__name__}: {clip(str(error), 300)} (--debug shows where)")
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    print(f"{PROG}: error: {first_line}", file=sys.stderr)
+    from watchbot_cfn.errors import clip
+
+    print(f"{PROG}: error: {clip(message) or 'failed'}", file=sys.stderr)
     return code
 
 
 # --- commands -----------------------------------------------------------------
 
 def _render(args: argparse.Namespace) -> int:
+    from watchbot_cfn.cli.quotas import check_quotas, check_size
     from watchbot_cfn.cli.render import render_text, write_atomic
     from watchbot_cfn.cli.sources import load_source
+    from watchbot_cfn.errors import SourceError
 
-    text = render_text(load_source(args.source), args.format)
+    template = load_source(args.source)
+    check_quotas(template, args.source)
+    try:
+        text = render_text(template, args.format)
+    except (TypeError, ValueError, AttributeError, KeyError) as error:  # troposphere's checks on a Python source
+        raise SourceError(args.source, f"cannot render the template: {type(error).__name__}: {error}") from error
+    check_size(text, args.source)
     if args.output and args.output != "-":
         write_atomic(args.output, text)
     else:

@@ -2,11 +2,13 @@
 
 The whole text is produced before anything is written, and files are written
 to a temporary sibling and renamed into place, so a failure never leaves a
-half-written template behind (or a truncated one where a good one was).
+half-written template behind (or a truncated one where a good one was). Write
+errors name the path the caller gave, never the temporary file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -48,7 +50,13 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write text to path through a temporary file in the same directory and a rename."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    if not directory.is_dir():
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise FileNotFoundError(errno.ENOENT, f"cannot write: directory {str(directory)!r} {problem}", str(path))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise _about(error, path) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -56,12 +64,19 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(temporary)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError):
+            raise _about(error, path) from None
         raise
+
+
+def _about(error: OSError, path: str | os.PathLike[str]) -> OSError:
+    """The same failure, told about the path the caller gave."""
+    return OSError(error.errno, f"cannot write: {error.strerror or error}", str(path))
 
 
 def _umask() -> int:

@@ -12,13 +12,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from watchbot_cfn.runtime.batching import BATCH_ENTRIES, size_batches
 from watchbot_cfn.runtime.message import iso_from_millis, unwrap
 
-__all__ = ["DeadMessage", "QueueOps", "BATCH_LIMIT", "BATCH_BYTES"]
-
-BATCH_LIMIT = 10
-#: Aggregate payload per SendMessageBatch kept under SQS's older 256 KiB limit; larger bodies go alone.
-BATCH_BYTES = 256 * 1024
+__all__ = ["DeadMessage", "QueueOps"]
 
 
 @dataclass
@@ -112,7 +109,7 @@ class QueueOps:
     def send(self, queue_url: str, messages: Sequence[DeadMessage], fifo: bool) -> list[DeadMessage]:
         """Copy messages to ``queue_url``; returns those that were NOT sent (they stay where they are)."""
         failed: list[DeadMessage] = []
-        for batch in _size_batches(messages):
+        for batch in size_batches(messages, DeadMessage.size):
             entries = {str(index): message for index, message in enumerate(batch)}
             try:
                 answer = self.sqs.send_message_batch(
@@ -141,8 +138,8 @@ class QueueOps:
     @staticmethod
     def _batch(queue_url: str, messages: list[DeadMessage], entry: Any, call: Any) -> list[DeadMessage]:
         failed: list[DeadMessage] = []
-        for start in range(0, len(messages), BATCH_LIMIT):
-            chunk = {str(index): message for index, message in enumerate(messages[start:start + BATCH_LIMIT])}
+        for start in range(0, len(messages), BATCH_ENTRIES):
+            chunk = {str(index): message for index, message in enumerate(messages[start:start + BATCH_ENTRIES])}
             try:
                 answer = call(QueueUrl=queue_url, Entries=[entry(key, message) for key, message in chunk.items()])
             except ClientError:
@@ -150,19 +147,3 @@ class QueueOps:
                 continue
             failed.extend(chunk[item["Id"]] for item in answer.get("Failed", []))
         return failed
-
-
-def _size_batches(messages: Sequence[DeadMessage]) -> list[list[DeadMessage]]:
-    batches: list[list[DeadMessage]] = []
-    current: list[DeadMessage] = []
-    size = 0
-    for message in messages:
-        length = message.size()
-        if current and (len(current) == BATCH_LIMIT or size + length > BATCH_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(message)
-        size += length
-    if current:
-        batches.append(current)
-    return batches

@@ -5,7 +5,9 @@ Every statement is built with awacs and scoped to this system's own resources:
 the task role reads and deletes on its own queue only, publishes to its own
 topic only, and gets the user's ``permissions`` in a separate policy so they
 are easy to audit. No statement grants ``Principal: {AWS: "*"}``. In reduce
-mode the progress builder attaches the table's permissions to this role.
+mode the progress builder attaches the table's permissions to this role. With
+``message_kms_key`` it may use the key for its own queue and topic only
+(resources/keys.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
-from watchbot_cfn.resources import policies
+from watchbot_cfn.resources import keys, policies
 
 __all__ = ["build", "ecr_repository_arn", "needs_execution_role", "secret_resources"]
 
@@ -92,6 +94,8 @@ def _watcher_policy(options: Options, names: Names) -> PolicyDocument:
         statements.append(Statement(Sid="TaskProtection", Effect=Allow,
                                     Action=[awacs.ecs.UpdateTaskProtection, awacs.ecs.GetTaskProtection],
                                     Resource=[_tasks_in_cluster(options)]))
+    statements += [found for found in (keys.queue_key(options, names), keys.parts_key(options, names),
+                                       keys.topic_key(options, names)) if found]
     return policies.document(statements)
 
 

@@ -1,7 +1,8 @@
 """The log group the awslogs driver ships the watcher's and the worker's lines to.
 
 Its name comes from ``Names.log_group_name`` so the operator tools and the
-metric filters find it without reading the template.
+metric filters find it without reading the template. CloudWatch Logs encrypts
+it at rest, with ``log_kms_key`` when one is given.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ __all__ = ["build"]
 
 
 def build(options: Options, names: Names) -> list[Any]:
-    return [
-        LogGroup(
-            names.log_group,
-            LogGroupName=names.log_group_name,
-            RetentionInDays=options.log_retention_days,
-            Metadata=skip(LOGS_DEFAULT_ENCRYPTION),
-        )
-    ]
+    group = LogGroup(names.log_group, LogGroupName=names.log_group_name, RetentionInDays=options.log_retention_days)
+    if options.log_kms_key is not None:
+        group.KmsKeyId = options.log_kms_key
+    else:
+        group.Metadata = skip(LOGS_DEFAULT_ENCRYPTION)
+    return [group]

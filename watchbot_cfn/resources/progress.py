@@ -4,6 +4,8 @@ Keyed by ``id`` (string). On-demand billing by default, because progress
 traffic comes in bursts that follow the queue; provisioned when both capacity
 options are given. The permission is a separate ``AWS::IAM::Policy`` attached
 to the task role, so the core role definition stays the same in every mode.
+With ``progress_table_kms_key`` the table is encrypted with that key and the
+policy lets the worker use it through DynamoDB for this table only.
 The container gets the table's ARN as ``ProgressTable`` (see task.py), as the
 original's progress clients expect, and the
 service waits for the policy (see service.py) so the first jobs are not denied.
@@ -21,13 +23,14 @@ from troposphere.dynamodb import (
     KeySchema,
     PointInTimeRecoverySpecification,
     ProvisionedThroughput,
+    SSESpecification,
     Table,
 )
 from troposphere.iam import PolicyType
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
-from watchbot_cfn.resources import policies
+from watchbot_cfn.resources import keys, policies
 from watchbot_cfn.resources.scanner import DYNAMODB_OWNED_KEY, skip
 
 __all__ = ["ACTIONS", "KEY", "build"]
@@ -47,8 +50,12 @@ def build(options: Options, names: Names) -> list[Any]:
         KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
         # Progress of multi-part jobs is state a bad deploy or script must not lose.
         PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
-        Metadata=skip(DYNAMODB_OWNED_KEY),
     )
+    if options.progress_table_kms_key is not None:
+        table.SSESpecification = SSESpecification(SSEEnabled=True, SSEType="KMS",
+                                                  KMSMasterKeyId=options.progress_table_kms_key)
+    else:
+        table.Metadata = skip(DYNAMODB_OWNED_KEY)
     if options.read_capacity_units is None:
         table.BillingMode = "PAY_PER_REQUEST"
     else:
@@ -59,7 +66,10 @@ def build(options: Options, names: Names) -> list[Any]:
         names.progress_table_policy,
         PolicyName=names.progress_table_policy_name,
         Roles=[Ref(names.task_role)],
-        PolicyDocument=policies.document([Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
-                                                    Resource=[GetAtt(names.progress_table, "Arn")])]),
+        PolicyDocument=policies.document([
+            Statement(Sid="ProgressTable", Effect=Allow, Action=list(ACTIONS),
+                      Resource=[GetAtt(names.progress_table, "Arn")]),
+            *[found for found in (keys.table_key(options, names),) if found],
+        ]),
     )
     return [table, policy]

@@ -1,57 +1,75 @@
-"""The SNS topic that feeds a standard work queue, and the queue policy it needs.
+"""The SNS topic that feeds a standard work queue, and its topic policy.
 
 FIFO systems have no topic: producers send to the queue directly with a
-message group id. The queue policy lets exactly this topic send, through the
-SNS service principal and an ``aws:SourceArn`` condition, never ``AWS: *``.
+message group id. The queue policy that lets exactly this topic send lives
+with the queues (queue.py).
+
+A topic policy replaces SNS's default one, so this one says everything: no
+request without TLS, and the AWS services named in ``topic_publishers`` may
+publish for this account. Principals of this account publish through their own
+IAM policies (the task role, the webhook's role, your producers), which a topic
+policy without an ``Allow`` for them does not take away.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import awacs.sqs
-from awacs.aws import Allow, ArnEquals, Condition, Principal, Statement
+import awacs.sns
+from awacs.aws import Action, Allow, Principal, Statement
 from troposphere import GetAtt, Ref
-from troposphere.sns import Subscription, Topic
-from troposphere.sqs import QueuePolicy
+from troposphere.sns import Subscription, Topic, TopicPolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
 from watchbot_cfn.resources import policies
 from watchbot_cfn.resources.scanner import SNS_AWS_MANAGED_KEY, skip
 
-__all__ = ["build"]
+__all__ = ["SERVICES_OF_THIS_ACCOUNT_PUBLISH", "TOPIC_ACTIONS", "build", "encrypt", "topic_policy"]
 
+#: Every action a topic policy may name (SNS refuses others): the TLS-only guard covers them all.
+TOPIC_ACTIONS: tuple[Action, ...] = (
+    awacs.sns.AddPermission, awacs.sns.DeleteTopic, awacs.sns.GetTopicAttributes,
+    awacs.sns.ListSubscriptionsByTopic, awacs.sns.Publish, awacs.sns.RemovePermission,
+    awacs.sns.SetTopicAttributes, awacs.sns.Subscribe,
+)
+#: Sid of the work topic's statement for ``topic_publishers``.
+SERVICES_OF_THIS_ACCOUNT_PUBLISH = "ServicesOfThisAccountPublish"
 
 
 def build(options: Options, names: Names) -> list[Any]:
     if options.fifo:
         return []
-    return [
-        Topic(
-            names.topic,
-            DisplayName=f"Watchbot {names.prefix} work topic",
-            # Inline, as the original declared it: moving the subscription to a resource of its own would
-            # unsubscribe the queue during an upgrade, and SNS drops what it publishes meanwhile.
-            Subscription=[Subscription(Protocol="sqs", Endpoint=GetAtt(names.queue, "Arn"))],
-            Metadata=skip(SNS_AWS_MANAGED_KEY),
-        ),
-        _queue_policy(names),
-    ]
-
-
-def _queue_policy(names: Names) -> QueuePolicy:
-    return QueuePolicy(
-        names.queue_policy,
-        Queues=[Ref(names.queue)],
-        PolicyDocument=policies.document([
-            Statement(
-                Sid="OnlyTheWorkTopicSends",
-                Effect=Allow,
-                Principal=Principal("Service", [policies.SNS]),
-                Action=[awacs.sqs.SendMessage],
-                Resource=[GetAtt(names.queue, "Arn")],
-                Condition=Condition(ArnEquals("aws:SourceArn", Ref(names.topic))),
-            )
-        ]),
+    topic = Topic(
+        names.topic,
+        DisplayName=f"Watchbot {names.prefix} work topic",
+        # Inline, as the original declared it: moving the subscription to a resource of its own would
+        # unsubscribe the queue during an upgrade, and SNS drops what it publishes meanwhile.
+        Subscription=[Subscription(Protocol="sqs", Endpoint=GetAtt(names.queue, "Arn"))],
     )
+    encrypt(topic, options)
+    publishers = list(dict.fromkeys(options.topic_publishers))
+    allowed = [Statement(
+        Sid=SERVICES_OF_THIS_ACCOUNT_PUBLISH,
+        Effect=Allow,
+        Principal=Principal("Service", publishers),
+        Action=[awacs.sns.Publish],
+        Resource=[Ref(names.topic)],
+        Condition=policies.this_account(),
+    )] if publishers else []
+    return [topic, topic_policy(names.topic_policy, Ref(names.topic), allowed)]
+
+
+def encrypt(topic: Topic, options: Options) -> None:
+    """Server-side encryption with ``message_kms_key``; without one, the scanner is told why there is none."""
+    if options.message_kms_key is not None:
+        topic.KmsMasterKeyId = options.message_kms_key
+    else:
+        # S3 event notifications, EventBridge and CloudWatch cannot publish under alias/aws/sns.
+        topic.Metadata = skip(SNS_AWS_MANAGED_KEY)
+
+
+def topic_policy(logical_id: str, topic: Any, allowed: list[Statement]) -> TopicPolicy:
+    """A topic's whole policy: the TLS-only guard, then ``allowed``."""
+    deny = policies.deny_insecure_transport(topic, list(TOPIC_ACTIONS))
+    return TopicPolicy(logical_id, Topics=[topic], PolicyDocument=policies.document([deny, *allowed]))

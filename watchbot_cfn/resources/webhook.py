@@ -35,7 +35,7 @@ from troposphere.iam import Policy, Role
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
-from watchbot_cfn.resources import policies
+from watchbot_cfn.resources import keys, policies
 from watchbot_cfn.resources.scanner import API_ACCESS_LOGS, API_CACHE, API_TRACING, skip
 
 __all__ = ["REQUEST_TEMPLATE", "STAGE", "build"]
@@ -74,7 +74,7 @@ def build(options: Options, names: Names) -> list[Any]:
             Description=f"Watchbot {names.prefix}: POST a message to the work topic",
             EndpointConfiguration=EndpointConfiguration(Types=["REGIONAL"]),
         ),
-        _role(names),
+        _role(options, names),
         method,
         deployment,
         Stage(names.webhook("Stage"), StageName=STAGE, RestApiId=Ref(names.webhook("Api")),
@@ -127,15 +127,17 @@ def _method(names: Names) -> Method:
     )
 
 
-def _role(names: Names) -> Role:
+def _role(options: Options, names: Names) -> Role:
     return Role(
         names.webhook("Role"),
         Description=f"Watchbot {names.prefix}: lets the webhook publish to the work topic",
         AssumeRolePolicyDocument=policies.trusted_by(policies.APIGATEWAY),
         Policies=[Policy(
             PolicyName="publish",
-            PolicyDocument=policies.document([Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish],
-                                                        Resource=[Ref(names.topic)])]),
+            PolicyDocument=policies.document([
+                Statement(Sid="WorkTopic", Effect=Allow, Action=[awacs.sns.Publish], Resource=[Ref(names.topic)]),
+                *[found for found in (keys.topic_key(options, names),) if found],
+            ]),
         )],
     )
 

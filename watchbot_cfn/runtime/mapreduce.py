@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 from watchbot_cfn import contract
+from watchbot_cfn.runtime.batching import BATCH_BYTES, size_batches
 from watchbot_cfn.runtime.progress import Progress
 
 __all__ = [
@@ -60,8 +61,7 @@ KIND_REDUCE = "reduce"
 SUBJECT_PART = "map"
 SUBJECT_REDUCE = "reduce"
 #: SNS's limit for one message and for one PublishBatch; SQS allows more, but one limit keeps both paths alike.
-MAX_MESSAGE_BYTES = 256 * 1024
-BATCH_LIMIT = 10
+MAX_MESSAGE_BYTES = BATCH_BYTES
 EXIT_RETRY = 1
 
 
@@ -174,31 +174,18 @@ def _reduce_outgoing(job_id: str, total: int) -> Outgoing:
 
 # --- publishing -------------------------------------------------------------------
 
+def _payload_size(message: Outgoing) -> int:
+    return len(message.body.encode("utf-8")) + len(message.subject)
+
+
 class Publisher(Protocol):
     def publish(self, messages: Sequence[Outgoing]) -> None: ...
-
-
-def _batches(messages: Sequence[Outgoing]) -> list[list[Outgoing]]:
-    """Up to 10 messages and 256 KiB per batch."""
-    batches: list[list[Outgoing]] = []
-    current: list[Outgoing] = []
-    size = 0
-    for message in messages:
-        length = len(message.body.encode("utf-8")) + len(message.subject)
-        if current and (len(current) == BATCH_LIMIT or size + length > MAX_MESSAGE_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(message)
-        size += length
-    if current:
-        batches.append(current)
-    return batches
 
 
 def _send_all(messages: Sequence[Outgoing], send: Callable[[list[tuple[str, Outgoing]]], list[dict[str, Any]]],
               attempts: int = 4) -> None:
     """Send in batches; entries a batch reports as failed are sent again, a few times, then raised."""
-    for batch in _batches(messages):
+    for batch in size_batches(messages, _payload_size, MAX_MESSAGE_BYTES):
         pending = [(str(index), message) for index, message in enumerate(batch)]
         for attempt in range(attempts):
             failed = {entry["Id"]: entry for entry in send(pending)}

@@ -11,8 +11,10 @@ the directory it came from, so a tree moved during the walk stops it instead
 of leading it elsewhere.
 
 The watcher's own message files may live inside a volume (``/tmp`` is the usual
-one and often the only writable place); they are kept. A volume that resolves
-to the filesystem root is never emptied, however it is spelled.
+one and often the only writable place); they are kept. So are the files of a
+single-file watcher executable (``watchbot-cfn build-watcher``), which unpacks
+itself there and reads from them for as long as it runs. A volume that
+resolves to the filesystem root is never emptied, however it is spelled.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -72,7 +75,7 @@ def clean_volumes(volumes: Iterable[str], keep: Iterable[str] = (), logger: Logg
     """
     kept: set[Identity] = set()
     kept_parents: set[Identity] = set()
-    for path in keep:
+    for path in [*keep, *executable_files()]:
         try:
             kept.add(_identity(os.stat(path)))
             parent = os.path.dirname(os.path.realpath(path))
@@ -207,3 +210,14 @@ def _descend(directory: int, name: str, device: int, walk: _Walk, volume: str) -
         walk.problems.append(f"not entering {volume}/…/{name}: another filesystem is mounted there")
         return None
     return child
+
+
+def executable_files() -> list[str]:
+    """What a frozen watcher runs from: its unpacked files and the directory of its program.
+
+    Under staticx the program itself sits in the directory staticx unpacked,
+    next to the C library it loads name-service modules from later.
+    """
+    if not getattr(sys, "frozen", False):
+        return []
+    return [path for path in (getattr(sys, "_MEIPASS", ""), os.path.dirname(sys.executable)) if path]

@@ -23,7 +23,7 @@ from watchbot_cfn.simulate.lookup import CloudFormation, SimulationError, refere
 __all__ = ["CONCURRENCY_VARIABLE", "PROTECTION_ACTION", "PROTECTION_VARIABLE", "ServiceReader", "Workers"]
 
 #: Container variable that says whether the watcher protects its task while jobs run.
-PROTECTION_VARIABLE = "taskProtection"
+PROTECTION_VARIABLE = contract.ENV_TASK_PROTECTION
 #: IAM action the ECS agent's task-protection endpoint needs on the task role.
 PROTECTION_ACTION = "ecs:UpdateTaskProtection"
 CONCURRENCY_VARIABLE = contract.ENV_CONCURRENCY
