@@ -23,9 +23,10 @@ def test_the_watcher_carries_on_when_sqs_stops_and_restarts(tmp_path):
         command = f'echo started; sleep 1; echo "$Message" >> {done}'
         with WatcherProcess(server, url, command, concurrency="2", drainTimeout="1") as watcher:
             watcher.wait_for(lambda lines: any(line.endswith("] started") for line in lines), 20)
-            # when SQS disappears for a few seconds (the job finishes meanwhile)
+            # when SQS disappears for a few seconds (the job finishes meanwhile); longer than botocore's own
+            # retries of one receive (4 attempts, backoff at most 1 + 2 + 4 s), so the watcher's loop sees it
             server.stop()
-            time.sleep(4)
+            time.sleep(8)
             server.start()
             # moto forgets everything on restart: the queue comes back under the same URL
             assert sqs.create_queue(QueueName="outage", Attributes={"VisibilityTimeout": "30"})["QueueUrl"] == url
