@@ -24,7 +24,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.motoserver import REGION, MotoServer
-from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
+from tests.support.watcherproc import (
+    WatcherProcess,
+    create_queue,
+    depth_becomes,
+    queue_depth,
+    signal_one_thread,
+    summaries,
+)
 from watchbot_cfn import __version__
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.xdist_group("watcher-executable")]
@@ -281,6 +288,27 @@ def test_cleaning_a_volume_that_holds_the_unpacked_executable_keeps_it_working(m
     assert not any(path.name.startswith("_MEI") for path in volume.iterdir())
     assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
 
+
+
+def test_sigterm_forwarded_by_the_unpacker_stops_the_watcher_whichever_thread_takes_it(moto_server, executable):
+    # The unpacker forwards SIGTERM to the Python process below it, where the kernel may hand it to any
+    # thread; here it goes to a poller thread on purpose, while the main thread sleeps.
+    url, _ = create_queue(moto_server)
+    watcher = start(moto_server, executable, url, "true", concurrency="4", drainTimeout="1")
+    try:
+        assert watcher.process is not None
+        (frozen,) = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) ==
+                     watcher.process.pid and Path(f"/proc/{entry}/task").is_dir()
+                     and len(os.listdir(f"/proc/{entry}/task")) > 1]
+        time.sleep(0.5)
+        poller = max(int(name) for name in os.listdir(f"/proc/{frozen}/task") if int(name) != frozen)
+        signalled = time.monotonic()
+        signal_one_thread(frozen, poller, signal.SIGTERM)
+        assert watcher.wait(10) == 0
+        assert time.monotonic() - signalled < 5
+    finally:
+        watcher.stop()
+    assert any("stopped:" in line for line in watcher.snapshot())
 
 @pytest.mark.parametrize("variant", ["dynamic", "static"])
 def test_as_pid_1_sigterm_drains_a_running_job(moto_server, executable, static_executable, variant):

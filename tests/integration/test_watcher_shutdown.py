@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
 import pytest
 
-from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
+from tests.support.watcherproc import (
+    WatcherProcess,
+    create_queue,
+    depth_becomes,
+    queue_depth,
+    signal_one_thread,
+    summaries,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -135,3 +143,19 @@ def test_sigterm_returns_prefetched_messages_at_once(moto_server):
         watcher.signal(signal.SIGTERM)
         assert watcher.wait(10) == 0
     assert depth_becomes(moto_server, url, (5, 0)) == (5, 0)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_taken_by_another_thread_still_stops_an_idle_watcher(moto_server, signum):
+    url, _ = create_queue(moto_server)
+    with WatcherProcess(moto_server, url, "true", drainTimeout="1", concurrency="4") as watcher:
+        assert watcher.process
+        pid = watcher.process.pid
+        time.sleep(0.5)  # the main thread is asleep, waiting to be woken; the pollers are on the wire
+        others = sorted(int(name) for name in os.listdir(f"/proc/{pid}/task") if int(name) != pid)
+        assert others, "the watcher runs its pollers in threads of their own"
+        signalled = time.monotonic()
+        signal_one_thread(pid, others[-1], signum)
+        assert watcher.wait(10) == 0
+        assert time.monotonic() - signalled < 3
+        assert any("stopped:" in line for line in watcher.snapshot())

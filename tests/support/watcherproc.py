@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import signal
 import subprocess
@@ -10,6 +11,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+
+import pytest
 
 from tests.support.motoserver import MotoServer
 
@@ -144,4 +147,14 @@ def summaries(lines: list[str]) -> list[str]:
 
 def worker_lines(lines: list[str]) -> list[str]:
     return [line.split("] ", 3)[3] for line in lines if "] [worker] [" in line]
+
+
+def signal_one_thread(pid: int, thread_id: int, signum: int) -> None:
+    """tgkill(2): a signal for one thread, as the kernel may pick any thread for a process's signal."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    tgkill = getattr(libc, "tgkill", None)
+    if tgkill is None:
+        pytest.skip("this C library has no tgkill")
+    if tgkill(pid, thread_id, signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill({pid}, {thread_id}, {signum})")
 

@@ -89,6 +89,7 @@ def listen(config: WatcherConfig) -> int:
     become_subreaper()
     children = Reaper()
     directory = tempfile.mkdtemp(prefix="watchbot-messages-")
+    wakeup_set = False
     try:
         try:
             client = make_client(config.region, max_connections=4)
@@ -103,6 +104,11 @@ def listen(config: WatcherConfig) -> int:
         watcher = Watcher(config, queue, logger, MessageFiles(directory), children=children, guard=guard,
                           protection=protection)
         stop = watcher.request_stop
+        # The kernel hands a process's signal to any of its threads, but Python runs the handler
+        # only in the main thread, which may be asleep in select(): the wake-up byte reaches it
+        # from whichever thread took the signal.
+        wakeup_set = True
+        signal.set_wakeup_fd(watcher.wake_fd, warn_on_full_buffer=False)
         for number in early:
             watcher.request_stop(number)
         return watcher.run()
@@ -110,6 +116,8 @@ def listen(config: WatcherConfig) -> int:
         logger.notice(f"fatal: {error!r}", level="error")
         return 1
     finally:
+        if wakeup_set:
+            signal.set_wakeup_fd(-1)
         shutil.rmtree(directory, ignore_errors=True)
         guard.close()
         # A stalled or broken stdout must not keep the watcher from exiting.

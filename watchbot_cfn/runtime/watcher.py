@@ -101,6 +101,11 @@ class Watcher:
         self._signals += 1
         self._wake()
 
+    @property
+    def wake_fd(self) -> int:
+        """The write end of the main thread's wake-up pipe, for ``signal.set_wakeup_fd``."""
+        return self._wake_write
+
     def _wake(self) -> None:
         try:
             os.write(self._wake_write, b"\0")
