@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.motoserver import REGION, MotoServer
+from tests.support.procfs import alive, children_of
 from tests.support.watcherproc import (
     WatcherProcess,
     create_queue,
@@ -181,13 +182,6 @@ def test_credentials_that_assume_a_role_come_through_the_bundled_sts_model(moto_
     assert any(line.endswith("] with a role") for line in lines)
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
 
 def test_jobs_die_with_the_frozen_watcher_killed_by_sigkill(moto_server, executable, tmp_path):
     # given a job of three processes, run by the watcher inside the executable (below the unpacker)
@@ -202,7 +196,7 @@ def test_jobs_die_with_the_frozen_watcher_killed_by_sigkill(moto_server, executa
             time.sleep(0.05)
         group = [int(pid) for pid in pids.read_text().split()]
         assert watcher.process is not None
-        (python,) = [pid for pid in _children(watcher.process.pid) if _arguments(pid)[-2:] == ["listen", command]]
+        (python,) = [pid for pid in children_of(watcher.process.pid) if _arguments(pid)[-2:] == ["listen", command]]
         # when the watcher itself is killed outright
         os.kill(python, signal.SIGKILL)
         # then its job guard (the executable run as `-c PROGRAM`) kills the job's whole group
@@ -297,9 +291,7 @@ def test_sigterm_forwarded_by_the_unpacker_stops_the_watcher_whichever_thread_ta
     watcher = start(moto_server, executable, url, "true", concurrency="4", drainTimeout="1")
     try:
         assert watcher.process is not None
-        (frozen,) = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) ==
-                     watcher.process.pid and Path(f"/proc/{entry}/task").is_dir()
-                     and len(os.listdir(f"/proc/{entry}/task")) > 1]
+        (frozen,) = children_of(watcher.process.pid)  # the unpacker's one child: the watcher itself
         time.sleep(0.5)
         poller = max(int(name) for name in os.listdir(f"/proc/{frozen}/task") if int(name) != frozen)
         signalled = time.monotonic()
@@ -323,8 +315,7 @@ def test_as_pid_1_sigterm_drains_a_running_job(moto_server, executable, static_e
     try:
         watcher.wait_for(lambda lines: any(line.endswith("] started") for line in lines), 30)
         assert watcher.process is not None
-        (pid_1,) = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) ==
-                    watcher.process.pid]
+        (pid_1,) = children_of(watcher.process.pid)
         os.kill(pid_1, signal.SIGTERM)
         assert watcher.wait(20) == 0
     finally:
@@ -366,9 +357,6 @@ def test_the_static_executable_runs_in_a_root_with_nothing_else(moto_server, sta
     assert depth_becomes(moto_server, url, (0, 1)) == (0, 1)  # returned with a backoff: invisible, not lost
 
 
-def _children(pid: int) -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) == pid]
-
 
 def _arguments(pid: int) -> list[str]:
     try:
@@ -376,11 +364,3 @@ def _arguments(pid: int) -> list[str]:
             return [part.decode() for part in handle.read().split(b"\0") if part]
     except OSError:
         return []
-
-
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.support.filtermatch import matches
+from tests.support.procfs import alive
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 from watchbot_cfn import contract
 
@@ -35,13 +36,6 @@ def until(predicate, timeout: float, what: str) -> None:
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 # -- volumes ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support.procfs import children_of, is_zombie
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -16,21 +17,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 UNSHARE = ("unshare", "--pid", "--fork", "--kill-child")
 
 
-def stat(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().rsplit(")", 1)[1].split()
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if int(stat(int(entry))[1]) == pid:
-                    found.append(int(entry))
-            except (OSError, IndexError):
-                continue
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +43,7 @@ def test_as_pid_1_the_watcher_reaps_orphans_and_drains_on_sigterm(moto_server, t
             namespace_pids = next(line for line in handle if line.startswith("NSpid:")).split()[1:]
         assert namespace_pids[-1] == "1"  # ... is PID 1 inside its namespace
         time.sleep(1.0)
-        zombies = [child for child in children_of(pid) if stat(child)[0] == "Z"]
+        zombies = [child for child in children_of(pid) if is_zombie(child)]
         assert zombies == []
         # a signal from outside reaches PID 1 because it handles it; a running job still finishes
         sqs.send_message(QueueUrl=url, MessageBody="slow")

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
+from tests.support.procfs import alive, children_of, is_zombie, parent_of
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_job_longer_than_the_visibility_timeout_is_not_delivered_twice(moto_server, tmp_path):
@@ -82,18 +75,7 @@ def test_orphans_are_reaped(moto_server, tmp_path):
         watcher.wait_for(lambda lines: len(summaries(lines)) >= 1, 20)
         pid = int(orphan_pid.read_text())
         watcher_pid = watcher.process.pid
-        with open(f"/proc/{pid}/stat") as handle:
-            parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        assert parent == watcher_pid  # the watcher adopts orphans, as PID 1 does
+        assert parent_of(pid) == watcher_pid  # the watcher adopts orphans, as PID 1 does
         time.sleep(1.5)  # the orphan has exited by now
-        zombies = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as handle:
-                        fields = handle.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if fields[0] == "Z" and int(fields[1]) == watcher_pid:
-                    zombies.append(entry)
+        zombies = [child for child in children_of(watcher_pid) if is_zombie(child)]
         assert zombies == []

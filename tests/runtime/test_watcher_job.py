@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.runtime.helpers import CapturingLogger
+from tests.support.procfs import alive
 from watchbot_cfn.runtime.children import DirectChildren
 from watchbot_cfn.runtime.job import Job, describe
 
@@ -19,13 +20,6 @@ def run(command: str, **kwargs):
     job = Job(command, dict(os.environ), "msg-1", logger, DirectChildren(), **kwargs)
     return job, job.run(), logger
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.parametrize("code", [0, 1, 3, 4, 77])
