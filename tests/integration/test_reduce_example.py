@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_deploy import deploy, render
+from tests.support.waiting import until
 from tests.support.watcherproc import WatcherProcess, queue_depth, summaries, worker_lines
 from watchbot_cfn.runtime.mapreduce import part_message
 from watchbot_cfn.runtime.progress import Progress
@@ -42,12 +43,6 @@ def task_environment(server, stack) -> dict[str, str]:
     [container] = definition["containerDefinitions"]
     return {item["name"]: item["value"] for item in container["environment"] if item["name"] not in HOST_UNSAFE}
 
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_a_word_count_job_reduces_once_through_the_watcher(moto_server):
@@ -74,7 +69,7 @@ def test_a_word_count_job_reduces_once_through_the_watcher(moto_server):
             listed = s3.list_objects_v2(Bucket=system["RESULTS_BUCKET"], Prefix=f"{job}/result.json")
             return listed.get("KeyCount", 0) == 1 and queue_depth(moto_server, queue_url) == (0, 0)
 
-        wait_until(finished, 90, "the result and an empty queue")
+        until(finished, 90, "the result and an empty queue", interval=0.2)
         watcher.wait_for(lambda lines: len(summaries(lines)) >= 1 + 8 + 3 + 1, 20)
         time.sleep(1)  # anything still coming would show up now
         lines = watcher.snapshot()

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.filtermatch import matches
 from tests.support.procfs import alive
+from tests.support.waiting import until
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 from watchbot_cfn import contract
 
@@ -29,12 +30,6 @@ def popen_watcher(server, url: str, command: str, stdout, preexec_fn=None, **set
     return subprocess.Popen([sys.executable, "-m", "watchbot_cfn.runtime.cli", "listen", command], env=env,
                             stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
 
-
-def until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 

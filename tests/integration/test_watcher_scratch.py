@@ -9,16 +9,11 @@ import time
 
 import pytest
 
+from tests.support.waiting import until
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, queue_depth, summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
-
-def until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_each_job_has_its_own_directories_removed_when_it_ends_and_idle_volumes_are_emptied(moto_server, tmp_path):

@@ -9,17 +9,9 @@ import pytest
 
 from tests.runtime.helpers import CapturingLogger
 from tests.support.fakeagent import FakeAgent
+from tests.support.waiting import wait_for
 from watchbot_cfn.runtime import protection as module
 from watchbot_cfn.runtime.protection import AgentClient, ProtectionError, TaskProtection, task_protection
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture

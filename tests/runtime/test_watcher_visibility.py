@@ -6,6 +6,7 @@ import threading
 import time
 
 from tests.runtime.helpers import CapturingLogger, FakeSqs
+from tests.support.waiting import wait_for
 from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.message import Message
 from watchbot_cfn.runtime.queue import QueueClient
@@ -17,14 +18,6 @@ from watchbot_cfn.runtime.visibility import Heartbeat, remaining_visibility
 def message(mid: str = "m", held: float = 0.0) -> Message:
     return Message(mid, f"rh-{mid}", "body", None, 1, None, None, received_at=time.monotonic() - held)
 
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def heartbeat(sqs: FakeSqs, interval: float = 0.2):
