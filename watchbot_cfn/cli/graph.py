@@ -13,10 +13,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.cli.references import depends_on, references
-from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.analysis.references import depends_on, references
+from watchbot_cfn.cli.arguments import TEMPLATE_OR_SOURCE_HELP, describe
+from watchbot_cfn.sources.templatefile import load_template
 
-__all__ = ["Edge", "FORMATS", "add_parser", "edges", "groups", "to_dot", "to_mermaid"]
+__all__ = ["Edge", "FORMATS", "add_arguments", "edges", "groups", "to_dot", "to_mermaid"]
 
 FORMATS = ("mermaid", "dot")
 OTHER_GROUP = "Other resources"
@@ -51,7 +52,7 @@ def edges(template: dict[str, Any]) -> list[Edge]:
 
 def groups(template: dict[str, Any]) -> dict[str, list[str]]:
     """Group label -> logical ids; a resource belongs to the longest system prefix it starts with."""
-    from watchbot_cfn.cli.stackinfo import system_prefixes
+    from watchbot_cfn.aws.stacks import system_prefixes
 
     prefixes = sorted(system_prefixes(template), key=len, reverse=True)
     grouped: dict[str, list[str]] = {prefix: [] for prefix in sorted(prefixes)}
@@ -109,9 +110,9 @@ def to_dot(template: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "graph", help="draw the rendered stack: resources and their references",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Render SOURCE (or read a rendered template) and print its resources as a diagram: one "
                     "node per resource, grouped by system; A --> B when A refers to B (Ref, GetAtt, Sub), "
                     "dotted for DependsOn. Mermaid renders in GitHub Markdown (```mermaid blocks); DOT renders "
@@ -119,10 +120,9 @@ def add_parser(commands: Any, source_help: str) -> None:
         epilog="Examples: watchbot-cfn graph examples/minimal.toml; "
                "watchbot-cfn graph template.json --format dot | dot -Tsvg > stack.svg")
     parser.add_argument("source", metavar="SOURCE_OR_TEMPLATE",
-                        help=source_help + "; or a rendered CloudFormation template (.json/.yaml)")
+                        help=TEMPLATE_OR_SOURCE_HELP)
     parser.add_argument("--format", "-f", choices=FORMATS, default="mermaid", help="diagram language "
                         "(default: mermaid)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,16 +19,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_PORT", "DEFAULT_STACK", "add_parser", "run"]
+from watchbot_cfn.cli.arguments import SOURCE_HELP, describe
+
+__all__ = ["DEFAULT_PORT", "DEFAULT_STACK", "add_arguments", "run"]
 
 DEFAULT_PORT = 5959
 DEFAULT_STACK = "local"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "local", help="run the whole pipeline locally: endpoint, stack, watcher, live counts",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Run SOURCE's whole pipeline on this machine with no AWS account: start moto's server as "
                     "the AWS endpoint on PORT, deploy the rendered template there as stack NAME, run the "
                     "watcher with the template's command and settings (concurrency, visibility, retries and "
@@ -39,7 +41,7 @@ def add_parser(commands: Any, source_help: str) -> None:
                     "pip install 'watchbot-cfn[local]'.",
         epilog=f"Example: watchbot-cfn local examples/minimal.toml, then in another terminal: watchbot-cfn send "
                f"--stack-name {DEFAULT_STACK} --endpoint-url http://127.0.0.1:{DEFAULT_PORT} 'hello'")
-    parser.add_argument("source", metavar="SOURCE", help=source_help)
+    parser.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="PORT",
                         help=f"loopback port of the local AWS endpoint (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--stack-name", "-n", default=DEFAULT_STACK, metavar="NAME",
@@ -47,7 +49,6 @@ def add_parser(commands: Any, source_help: str) -> None:
     parser.add_argument("--parameter", "-p", action="append", metavar="KEY=VALUE",
                         help="a template parameter's value; parameters without a default and not given get "
                              "a placeholder ('local', or 1 for numbers)")
-    parser.set_defaults(handler=run)
 
 
 def _port(text: str) -> int:
@@ -61,13 +62,13 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.cli.deployer import check_stack_name
-    from watchbot_cfn.cli.liveview import StatusLine
-    from watchbot_cfn.cli.motoprocess import LocalError, require_moto
-    from watchbot_cfn.cli.parameters import parse_assignments
-    from watchbot_cfn.cli.render import ordered_dict
-    from watchbot_cfn.cli.sources import load_source
-    from watchbot_cfn.cli.stackinfo import system_prefixes
+    from watchbot_cfn.aws.deployer import check_stack_name
+    from watchbot_cfn.aws.parameters import parse_assignments
+    from watchbot_cfn.aws.stacks import system_prefixes
+    from watchbot_cfn.local.endpoint import LocalError, require_moto
+    from watchbot_cfn.sources.load import load_source
+    from watchbot_cfn.sources.output import ordered_dict
+    from watchbot_cfn.statusline import StatusLine
 
     require_moto()
     check_stack_name(args.stack_name)
@@ -103,7 +104,7 @@ class LocalRun:
         import shutil
         import tempfile
 
-        from watchbot_cfn.cli.processes import adopt_orphans
+        from watchbot_cfn.local.processes import adopt_orphans
 
         previous = {signum: signal.signal(signum, self._on_signal) for signum in _SIGNALS}
         run_dir = Path(tempfile.mkdtemp(prefix="watchbot-local-"))
@@ -122,10 +123,10 @@ class LocalRun:
     # -- start ---------------------------------------------------------------------
     def _start(self, run_dir: Path) -> bool:
         """Endpoint, stack, watchers; False when a stop was asked for meanwhile."""
-        from watchbot_cfn.cli.awsclients import connect
-        from watchbot_cfn.cli.localdeploy import deploy_locally, placeholder_parameters
-        from watchbot_cfn.cli.localwatcher import WatcherProcess, watcher_spec
-        from watchbot_cfn.cli.motoprocess import LocalEndpoint
+        from watchbot_cfn.aws.clients import connect
+        from watchbot_cfn.local.deploy import deploy_locally, placeholder_parameters
+        from watchbot_cfn.local.endpoint import LocalEndpoint
+        from watchbot_cfn.local.watcher import WatcherProcess, watcher_spec
 
         out = self.out
         self.endpoint = LocalEndpoint(self.port, run_dir / "endpoint.log").start()
@@ -205,7 +206,7 @@ class LocalRun:
         return True
 
     def _status(self) -> str:
-        from watchbot_cfn.cli.localwatcher import queue_depths
+        from watchbot_cfn.local.watcher import queue_depths
 
         sqs = self.aws.client("sqs")
         parts = []
@@ -257,7 +258,7 @@ class LocalRun:
 
     def _force_stop(self) -> None:
         """Whatever still runs (after an error, or a watcher past its deadline) is killed, orphans included."""
-        from watchbot_cfn.cli.processes import sweep_orphans
+        from watchbot_cfn.local.processes import sweep_orphans
 
         for watcher in self.watchers:
             watcher.kill()

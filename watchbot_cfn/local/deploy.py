@@ -16,12 +16,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import Aws, aws_errors
-from watchbot_cfn.cli.deployer import DeployRequest, deploy
-from watchbot_cfn.cli.liveview import StatusLine
-from watchbot_cfn.cli.motoprocess import LocalError
-from watchbot_cfn.cli.resolve import StackResolver, Unresolvable
-from watchbot_cfn.cli.stackinfo import physical_ids
+from watchbot_cfn.analysis.resolve import StackResolver, Unresolvable
+from watchbot_cfn.aws.clients import Aws, aws_errors
+from watchbot_cfn.aws.deployer import DeployRequest, deploy
+from watchbot_cfn.aws.stacks import physical_ids
+from watchbot_cfn.local.endpoint import LocalError
+from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["LocalStack", "deploy_locally", "placeholder_parameters"]
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import Aws, AwsError, aws_errors
+from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors
 from watchbot_cfn.naming import Names
 
 __all__ = ["StackSystem", "find_systems", "physical_ids", "pick_system", "stack_template", "system_prefixes"]
@@ -64,7 +64,7 @@ def stack_template(aws: Aws, stack_name: str) -> dict[str, Any]:
     try:
         return json.loads(body)
     except ValueError:
-        from watchbot_cfn.cli.cfnyaml import load_yaml
+        from watchbot_cfn.sources.cfnyaml import load_yaml
 
         loaded = load_yaml(body)
         return loaded if isinstance(loaded, dict) else {}
