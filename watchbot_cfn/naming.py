@@ -2,14 +2,17 @@
 
 Builders refer to each other's resources only through these names, so two
 systems with different prefixes never collide and no builder string-matches
-another's output.
+another's output. Logical ids need no troposphere (the operator tools read them); only the physical
+names, which are ``Fn::Sub`` objects, import it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from troposphere import Sub
+if TYPE_CHECKING:
+    from troposphere import Sub
 
 __all__ = ["Names"]
 
@@ -150,7 +153,7 @@ class Names:
     # -- physical names (unique per stack, region and prefix)
     def physical(self, suffix: str) -> Sub:
         """``<stack>-<prefix><suffix>``: readable in the console, unique per prefix."""
-        return Sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
+        return _sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
 
     @property
     def queue_name(self) -> Sub:
@@ -164,20 +167,20 @@ class Names:
     def log_group_name(self) -> Sub:
         """``<stack>-<region>-<prefix in lowercase>``, as the original named it: a new name would replace the
         log group, and its logs with it."""
-        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}")
+        return _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}")
 
     @property
     def progress_table_name(self) -> Sub:
         """``<stack>-<prefix>-progress``, as the original and its progress clients name it."""
-        return Sub(f"${{AWS::StackName}}-{self.prefix}-progress")
+        return _sub(f"${{AWS::StackName}}-{self.prefix}-progress")
 
     @property
     def dashboard_name(self) -> Sub:
-        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+        return _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
 
     @property
     def webhook_api_name(self) -> Sub:
-        return Sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
+        return _sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
 
     def scaling_policy_name(self, direction: str) -> str:
         """``<prefix>-scale-out`` / ``<prefix>-scale-in``: unique per scalable target, which is per system."""
@@ -193,4 +196,10 @@ class Names:
 
     def metric_name(self, metric: str) -> Sub:
         """Log metrics carry stack and prefix so two systems never share a metric."""
-        return Sub(self.metric_name_text(metric))
+        return _sub(self.metric_name_text(metric))
+
+
+def _sub(text: str) -> Sub:
+    from troposphere import Sub
+
+    return Sub(text)

@@ -87,14 +87,16 @@ def _lines(stream: Iterable[str], where: str) -> Iterator[Outgoing]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.aws.clients import connect
+    from watchbot_cfn.aws.clients import aws_errors, connect
     from watchbot_cfn.aws.stacks import find_systems, pick_system
 
     messages = read_messages(list(args.messages), args.file, sys.stdin)
     if not messages:
         raise SendError("no messages: the input holds only blank lines")
     aws = connect(args.region, args.endpoint_url)
-    system = pick_system(find_systems(aws, args.stack_name), args.prefix, args.stack_name)
+    with aws_errors(f"stack {args.stack_name}", aws.where()):
+        systems = find_systems(aws.client("cloudformation"), args.stack_name)
+    system = pick_system(systems, args.prefix)
     if system.fifo:
         if not args.group_id:
             raise SendError(f"stack {args.stack_name}: system {system.prefix} is FIFO: give --group-id GROUP")
