@@ -221,7 +221,8 @@ def test_architecture_doc_shows_the_minimal_example_as_rendered():
     doc = (REPO / "docs" / "architecture.md").read_text()
     blocks = re.findall(r"^```mermaid\n(.*?)^```", doc, re.M | re.S)
     template = load_template(str(REPO / "examples" / "minimal.toml"))
-    assert to_mermaid(template) in blocks, "regenerate docs/architecture.md's diagram with: watchbot-cfn graph examples/minimal.toml"
+    assert to_mermaid(template) in blocks, \
+        "regenerate docs/architecture.md's diagram with: watchbot-cfn graph examples/minimal.toml"
 
 
 def test_graph_command_reads_a_rendered_template_too(tmp_path):
