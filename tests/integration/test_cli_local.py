@@ -112,3 +112,19 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
     assert not run_dir.exists()
     assert any(line.startswith("[local] stopped; succeeded 1, failed 3 (rejected 1)") or
                "stopped; Watchbot: succeeded 1, failed 3" in line for line in local.snapshot())
+
+
+def test_ctrl_c_on_an_idle_local_stops_at_once_and_says_where_the_watcher_polls(local: LocalRun):
+    local.wait_for(lambda lines: any("listening on" in line for line in lines), 60, "the watcher")
+    endpoint = re.search(r"http://127\.0\.0\.1:\d+", local.line_with("local AWS endpoint:")).group(0)
+    assert f"(through the local endpoint {endpoint})" in local.line_with("listening on")
+    tree = process_tree(local.process.pid)
+
+    local.process.send_signal(signal.SIGINT)
+
+    # no message is in flight: the watcher is not left to finish its 20-second long poll
+    assert local.process.wait(30) == 0, "\n".join(local.snapshot())
+    lines = local.snapshot()
+    assert any("stopping: no message in flight, so the watcher stops now" in line for line in lines), lines
+    assert not any("running jobs get up to" in line for line in lines)
+    assert {pid for pid, start in tree.items() if still_running(pid, start)} == set()

@@ -107,7 +107,14 @@ class LocalRun:
 
     def _emitter(self, prefix: str) -> Any:
         label = f"[{prefix}] " if len(self.prefixes) > 1 else ""
-        return lambda line: self.out.print(label + line)
+
+        def emit(line: str) -> None:
+            # moto names queues with AWS's host; say where the watcher really polls
+            if "listening on " in line and self.endpoint is not None and self.endpoint.url not in line:
+                line += f" (through the local endpoint {self.endpoint.url})"
+            self.out.print(label + line)
+
+        return emit
 
     # -- run -----------------------------------------------------------------------
     def _watch(self) -> None:
@@ -168,31 +175,61 @@ class LocalRun:
 
     # -- stop ----------------------------------------------------------------------
     def _stop(self) -> None:
-        """Drain like SIGTERM on ECS; each further Ctrl-C is passed on, so the watcher stops its jobs at once."""
-        from watchbot_cfn import contract
-
+        """Stop at once when no message is in flight: nothing can be lost, since the local queues end with the
+        endpoint (on ECS the watcher waits for its long poll instead). Otherwise drain like SIGTERM on ECS, with
+        a countdown; each further Ctrl-C is passed on, so the watcher stops its jobs at once."""
         running = [w for w in self.watchers if w.running]
         self.out.clear()
-        if running:
-            drain = max(w.spec.drain_timeout for w in running)
-            self.out.print(f"[local] stopping: running jobs get up to {drain:g} s to finish (Ctrl-C again to stop "
-                           "them now)")
+        if running and not self._messages_in_flight():
+            self.out.print("[local] stopping: no message in flight, so the watcher stops now")
             for watcher in running:
-                watcher.signal_stop()
-            handled = self.stop_requests
-            deadline = time.monotonic() + drain + contract.SHUTDOWN_MARGIN + 5
-            while any(w.running for w in running) and time.monotonic() < deadline:
-                if self.stop_requests > handled:
-                    handled = self.stop_requests
-                    for watcher in running:
-                        watcher.signal_stop()
-                time.sleep(0.05)
+                watcher.kill()
+            running = []
+        if running:
+            self._drain(running)
         for watcher in self.watchers:
             watcher.finish_reading()
         totals = [f"{w.spec.prefix}: succeeded {w.counts.succeeded}, failed {w.counts.failed} "
                   f"(rejected {w.counts.rejected})" for w in self.watchers]
         if totals:
             self.out.print(f"[local] stopped; {' | '.join(totals)}")
+
+    def _messages_in_flight(self) -> bool:
+        from watchbot_cfn.local.watcher import queue_depths
+
+        try:
+            sqs = self.aws.client("sqs")
+            return any(queue_depths(sqs, w.spec.queue_url)[1] for w in self.watchers)
+        except Exception:  # the endpoint cannot say: drain as on ECS
+            return True
+
+    def _drain(self, running: list[Any]) -> None:
+        from watchbot_cfn import contract
+
+        drain = max(w.spec.drain_timeout for w in running)
+        self.out.print(f"[local] stopping: running jobs get up to {drain:g} s to finish (Ctrl-C again to stop "
+                       "them now)")
+        for watcher in running:
+            watcher.signal_stop()
+        handled = self.stop_requests
+        started = time.monotonic()
+        deadline = started + drain + contract.SHUTDOWN_MARGIN + 5
+        shown = -1
+        while any(w.running for w in running) and time.monotonic() < deadline:
+            if self.stop_requests > handled:
+                handled = self.stop_requests
+                for watcher in running:
+                    watcher.signal_stop()
+            left = max(0, round(started + drain - time.monotonic()))
+            if left != shown and (self.out.live or left % 5 == 0):
+                status = f"stopping: jobs still running, {left} s left of the drain (Ctrl-C again stops them now)"
+                if self.out.live:
+                    self.out.update(status)
+                else:
+                    self.out.print(f"[local] {status}")
+                shown = left
+            time.sleep(0.05)
+        self.out.clear()
 
     def _force_stop(self) -> None:
         """Whatever still runs (after an error, or a watcher past its deadline) is killed, orphans included."""
