@@ -92,6 +92,39 @@ def test_png(capsys, tmp_path):
     assert set(json.loads(out)) == FIGURES
 
 
+def test_png_is_written_with_ordinary_permissions_and_carries_the_headline(capsys, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import os
+
+    titles: list[str] = []
+    monkeypatch.setattr("matplotlib.figure.Figure.suptitle", lambda self, text, **kw: titles.append(text))
+    previous = os.umask(0o022)
+    try:
+        code, out, err = simulate_cli(capsys, QUEUE_DEPTH, "--trace", BURST, "--png", str(tmp_path / "c.png"),
+                                      "--json")
+    finally:
+        os.umask(previous)
+    assert code == 0, err
+    assert (tmp_path / "c.png").stat().st_mode & 0o777 == 0o644
+    figures = json.loads(out)
+    [title] = titles
+    assert f"max {figures['max_tasks']} tasks" in title and "task-minutes" in title and "p95 wait" in title
+
+
+def test_a_system_held_back_by_max_size_says_so(capsys):
+    code, out, _ = simulate_cli(capsys, str(REPO / "examples" / "minimal.toml"), "--trace", BURST)
+    assert code == 0
+    assert "not drained" in out
+    text = " ".join(out.split())
+    assert "capped 1,439 minutes at MaxCapacity (1 task) with messages waiting: max_size caps this system" in text
+
+
+def test_a_system_that_keeps_up_is_not_called_capped(capsys):
+    code, out, _ = simulate_cli(capsys, QUEUE_DEPTH, "--trace", str(TRACES / "steady.csv"))
+    assert code == 0
+    assert not any(line.startswith("capped ") for line in out.splitlines()), out
+
+
 def test_png_without_matplotlib_fails_before_anything_runs(capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     target = tmp_path / "chart.png"

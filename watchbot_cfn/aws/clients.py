@@ -47,7 +47,7 @@ class Aws:
 
     def client(self, service: str, attempts: int = 5) -> Any:
         """One client per service and retry budget (``attempts=1`` for calls whose failure is itself an answer)."""
-        key = f"{service}/{attempts}"
+        key = service if attempts == 5 else f"{service}/{attempts}"
         if key not in self._clients:
             from botocore.config import Config
 

@@ -77,6 +77,19 @@ def png_available() -> bool:
     return True
 
 
+def headline(result: Result) -> str:
+    """The run's figures in one line, for the chart's title."""
+    drained = "not drained" if result.drained_minute is None else f"drained at minute {result.drained_minute}"
+    return (f"max {result.max_tasks} tasks, p95 wait {result.p95_wait_seconds:,.0f} s, "
+            f"{result.task_minutes:,.0f} task-minutes, {result.interrupted_jobs} interrupted jobs, {drained}")
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_png(result: Result, path: str, title: str) -> None:
     """Three stacked plots over minutes, written through a temporary file and a rename."""
     try:
@@ -102,7 +115,10 @@ def write_png(result: Result, path: str, title: str) -> None:
         axes[2].set_ylabel("tasks")
         axes[2].set_xlabel("minute")
         axes[2].legend(loc="upper right")
-        figure.suptitle(title)
+        from matplotlib.ticker import MaxNLocator
+
+        axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))  # tasks are whole
+        figure.suptitle(f"{title}\n{headline(result)}", fontsize=10)
         figure.tight_layout()
         target = Path(path)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png",
@@ -110,6 +126,7 @@ def write_png(result: Result, path: str, title: str) -> None:
         os.close(handle)
         try:
             figure.savefig(temporary, format="png", dpi=100)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary file only
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

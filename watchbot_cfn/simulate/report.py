@@ -13,7 +13,7 @@ from watchbot_cfn.simulate.policies import StepPolicy, TargetTrackingPolicy
 from watchbot_cfn.simulate.reader import Setup
 from watchbot_cfn.simulate.trace import Trace
 
-__all__ = ["TRACE_TITLES", "WIDTH", "comparison_markdown", "figures_json", "summary"]
+__all__ = ["TRACE_TITLES", "WIDTH", "capped_minutes", "comparison_markdown", "figures_json", "summary"]
 
 #: The summary's lines fit this many columns.
 WIDTH = 96
@@ -71,6 +71,12 @@ def _wrapped(text: str, indent: str) -> list[str]:
                          break_on_hyphens=False)
 
 
+def capped_minutes(result: Result, max_capacity: int) -> int:
+    """Minutes the desired count sat at MaxCapacity while messages waited: the cap, not the policy, set the pace."""
+    return sum(1 for desired, visible in zip(result.desired, result.visible, strict=True)
+               if desired >= max_capacity and visible > 0)
+
+
 def summary(setup: Setup, settings: Settings, trace: Trace, result: Result, source: str) -> str:
     lines = _wrapped(f"{source}: {_short(setup.target)}, {setup.min_capacity} to {setup.max_capacity} tasks", "")
     for alarm in setup.alarms:
@@ -108,6 +114,13 @@ def summary(setup: Setup, settings: Settings, trace: Trace, result: Result, sour
         f"run of {result.minutes} minutes)",
         f"scaling activities {len(result.activities)}",
     ]
+    capped = capped_minutes(result, setup.max_capacity)
+    if capped:
+        tasks = f"{setup.max_capacity} task" + ("" if setup.max_capacity == 1 else "s")
+        text = (f"{capped:,} minutes at MaxCapacity ({tasks}) with messages waiting: max_size caps this system; "
+                "raise it to drain sooner")
+        lines[-1:-1] = textwrap.wrap(text, width=WIDTH, initial_indent="capped             ",
+                                     subsequent_indent=" " * 19, break_on_hyphens=False)
     for activity in result.activities[:_SHOWN_ACTIVITIES]:
         lines.append(f"  minute {activity.second / 60:>5g}: {activity.before} -> {activity.after} tasks "
                      f"({_short(activity.policy)})")
