@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (deploy, local, send, graph, diff, simulatecmd, keypolicy):
         module.add_parser(commands, SOURCE_HELP)
 
+    from watchbot_cfn.cli import migrate
+
+    command = commands.add_parser("migrate", help=migrate.HELP)
+    migrate.add_arguments(command)
+    command.set_defaults(handler=migrate.run)
+
     from watchbot_cfn.bundle.command import add_build_watcher
 
     add_build_watcher(commands, PROG)
