@@ -47,10 +47,10 @@ class Pairing:
     refusals: list[Refusal] = field(default_factory=list)
 
     def adopt(self, option: str, key: str | None, value: Any) -> None:
-        if key is None:
-            self.options[option] = value
-        elif option == "generated_names":
+        if option == "generated_names":
             self.options.setdefault(option, []).append(value)
+        elif key is None:
+            self.options[option] = value
         else:
             self.options.setdefault(option, {})[key] = value
 

@@ -82,7 +82,7 @@ def plan(data: dict[str, Any], origin: str, old_template: dict[str, Any], place:
     render = built.to_dict()
     old = OldStack(old_template, place)
     pairing = pair(old, render, built.options, built.names, place)
-    found = scope(old, pairing, built.options, set(render.get("Resources") or {}))
+    found = scope(old, pairing, built.options, set(render.get("Resources") or {}), set(render.get("Outputs") or {}))
     result = Plan(pairs=dict(pairing.pairs), dropped=found.dropped, notes=found.notes,
                   refusals=[*pairing.refusals, *(Refusal(option, line) for option, line in found.refusals)])
     adopted = dict(pairing.options)

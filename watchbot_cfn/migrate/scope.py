@@ -10,6 +10,7 @@ Exports are kept through the ``exports`` option: another stack may import them.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +19,13 @@ from watchbot_cfn.migrate.pairing import Pairing, target_of
 from watchbot_cfn.options import Options
 from watchbot_cfn.templatediff import STATEFUL_TYPES
 
-__all__ = ["Scope", "construct_root", "scope"]
+__all__ = ["Scope", "construct_root", "id_prefix", "scope"]
 
 CDK_METADATA = "AWS::CDK::Metadata"
 BOOTSTRAP_PARAMETER = "BootstrapVersion"
 BOOTSTRAP_RULE = "CheckBootstrapVersion"
+#: Shortest shared id prefix taken as the construct's (shorter ones say nothing).
+MIN_ID_PREFIX = 3
 #: Export values by (role, attribute) of the old resource they name.
 _EXPORTED = {("queue", None): "queue_url", ("queue", "Arn"): "queue_arn", ("queue", "QueueName"): "queue_name",
              ("dead_letter_queue", None): "dead_letter_queue_url",
@@ -48,18 +51,31 @@ def construct_root(old: OldStack, pairing: Pairing) -> str | None:
         return None
     if len(paths) == 1:
         return "/".join(paths[0][:-2]) or None
+    return "/".join(_common(paths)) or None
+
+
+def id_prefix(pairing: Pairing) -> str:
+    """Without CDK paths, the logical id prefix the paired resources share (CDK's ids start with the construct's
+    path, Watchbot 9's with the system's prefix)."""
+    ids = sorted(pairing.pairs.values())
+    return "".join(_common([list(key) for key in ids])) if len(ids) > 1 else ""
+
+
+def _common(sequences: list[list[str]]) -> list[str]:
     common: list[str] = []
-    for parts in zip(*paths, strict=False):
+    for parts in zip(*sequences, strict=False):
         if len(set(parts)) > 1:
             break
         common.append(parts[0])
-    return "/".join(common) or None
+    return common
 
 
-def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str]) -> Scope:
+def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str],
+          render_outputs: AbstractSet[str] = frozenset()) -> Scope:
     """Sort every unpaired resource and output of ``old`` into dropped, kept or needing the user."""
     found = Scope()
     root = construct_root(old, pairing)
+    prefix = id_prefix(pairing)
     paired = set(pairing.pairs.values())
     dropped: set[str] = set()
     users: list[str] = []
@@ -68,9 +84,11 @@ def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str
         if key in paired:
             continue
         path = old.cdk_path(key)
-        inside = root is not None and path is not None and path.startswith(root + "/")
-        cdk_own = item.get("Type") == CDK_METADATA
-        if inside or cdk_own or not old.is_cdk:  # without CDK paths, nothing tells the user's resources apart
+        if old.is_cdk:
+            inside = root is not None and path is not None and path.startswith(root + "/")
+        else:
+            inside = key in render_ids or (len(prefix) >= MIN_ID_PREFIX and key.startswith(prefix))
+        if inside or item.get("Type") == CDK_METADATA:
             dropped.add(key)
             if key in render_ids:
                 continue  # the render has a resource of that id: updated in place, not dropped
@@ -102,11 +120,12 @@ def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str
                                "source does not have: add it to the source's Resources pointing at the render's "
                                "resources (watchbot-cfn render shows their ids)")
     found.kept = {key: raw_resources[key] for key in users}
-    _outputs(old, pairing, options, found, set(users))
+    _outputs(old, pairing, options, found, set(users), render_outputs)
     return found
 
 
-def _outputs(old: OldStack, pairing: Pairing, options: Options, found: Scope, users: set[str]) -> None:
+def _outputs(old: OldStack, pairing: Pairing, options: Options, found: Scope, users: set[str],
+             render_outputs: AbstractSet[str]) -> None:
     by_old_id = {old_id: role for role, old_id in pairing.pairs.items()}
     for key, output in (old.resolved.get("Outputs") or {}).items():
         raw = (old.raw.get("Outputs") or {}).get(key, {})
@@ -116,7 +135,8 @@ def _outputs(old: OldStack, pairing: Pairing, options: Options, found: Scope, us
             found.kept_outputs[key] = raw
             continue
         if export is None:
-            found.dropped.append(f"{key} (output)")
+            if key not in render_outputs:  # else the render's output of that id replaces it
+                found.dropped.append(f"{key} (output)")
             continue
         exported = _export_value(value, by_old_id, options)
         if exported is None or not isinstance(export, str):
