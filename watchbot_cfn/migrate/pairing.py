@@ -261,12 +261,14 @@ class _Pairer:
 
 
 def pair(old: OldStack, render: dict[str, Any], options: Options, names: Names, place: StackPlace) -> Pairing:
-    """Pair the old template's stateful resources with the render's roles."""
+    """Pair the old template's stateful resources with the render's roles.
+
+    Stops at the first refusal: the later ones would mostly repeat it (a wrong prefix misnames every resource).
+    """
     pairer = _Pairer(old, render, options, names, place)
-    pairer.queues()
-    if "queue" in pairer.result.pairs:
-        pairer.queue_policy()
-        pairer.topic()
-    pairer.log_group()
-    pairer.progress_table()
+    steps = [pairer.queues, pairer.queue_policy, pairer.topic, pairer.log_group, pairer.progress_table]
+    for step in steps:
+        step()
+        if pairer.result.refusals:
+            break
     return pairer.result

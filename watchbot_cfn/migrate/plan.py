@@ -83,8 +83,9 @@ def plan(data: dict[str, Any], origin: str, old_template: dict[str, Any], place:
     old = OldStack(old_template, place)
     pairing = pair(old, render, built.options, built.names, place)
     found = scope(old, pairing, built.options, set(render.get("Resources") or {}), set(render.get("Outputs") or {}))
-    result = Plan(pairs=dict(pairing.pairs), dropped=found.dropped, notes=found.notes,
-                  refusals=[*pairing.refusals, *(Refusal(option, line) for option, line in found.refusals)])
+    # A refused pairing leaves resources unpaired: what scope would say about them repeats the refusal.
+    refusals = pairing.refusals or [Refusal(option, line) for option, line in found.refusals]
+    result = Plan(pairs=dict(pairing.pairs), dropped=found.dropped, notes=found.notes, refusals=refusals)
     adopted = dict(pairing.options)
     exports = [item for item in found.exports if item not in (data.get("exports") or [])]
     if exports:
