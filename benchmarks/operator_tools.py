@@ -69,7 +69,7 @@ def fill(server: MotoServer, url: str, count: int) -> None:
 
 def timed_tool(server: MotoServer, *args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "watchbot_cfn.ops.deadletter_cli", *args], env=server.env(),
+    subprocess.run([sys.executable, "-m", "watchbot_cfn.cli.dead_letter", *args], env=server.env(),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
 
@@ -89,7 +89,7 @@ def main() -> int:
     parser.add_argument("--parts", type=int, default=400, help="parts of the progress job")
     args = parser.parse_args()
 
-    for name, module in (("watchbot-dead-letter", "watchbot_cfn.ops.deadletter_cli"),
+    for name, module in (("watchbot-dead-letter", "watchbot_cfn.cli.dead_letter"),
                          ("watchbot-progress", "watchbot_cfn.runtime.progresscli")):
         print(f"{name + ' --help':<28} {startup([sys.executable, '-m', module, '--help']):.3f} s (median of 10)")
 

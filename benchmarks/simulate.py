@@ -38,8 +38,8 @@ def main() -> int:
                         help="print the figures and charts as the Markdown of docs/scaling.md instead")
     args = parser.parse_args()
 
-    from watchbot_cfn.cli.templatefile import load_template
     from watchbot_cfn.simulate import load_trace, read_setup, simulate
+    from watchbot_cfn.sources.templatefile import load_template
 
     templates = {mode: str(TRACES / f"{mode}.toml") for mode in MODES}
     for item in args.template:

@@ -2,7 +2,8 @@
 
 Builders refer to each other's resources only through these names, so two
 systems with different prefixes never collide and no builder string-matches
-another's output.
+another's output. Logical ids need no troposphere (the operator tools read them); only the physical
+names, which are ``Fn::Sub`` objects, import it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from troposphere import Sub
-
 if TYPE_CHECKING:
+    from troposphere import Sub
+
     from watchbot_cfn.options import Options
 
 __all__ = ["Names"]
@@ -54,7 +55,7 @@ class Names:
         text = kept[role]
         if text is None:
             return None
-        return Sub(text) if "${" in text else text
+        return _sub(text) if "${" in text else text
 
     def is_generated(self, role: str) -> bool:
         """Whether CloudFormation names the resource of ``role`` (no name in the template)."""
@@ -191,7 +192,7 @@ class Names:
     # -- physical names (unique per stack, region and prefix)
     def physical(self, suffix: str) -> Sub:
         """``<stack>-<prefix><suffix>``: readable in the console, unique per prefix."""
-        return Sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
+        return _sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
 
     @property
     def queue_name(self) -> Any:
@@ -211,20 +212,20 @@ class Names:
     def log_group_name(self) -> Any:
         """``<stack>-<region>-<prefix in lowercase>``, as the original named it: a new name would replace the
         log group, and its logs with it."""
-        return self._named("log_group", Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}"))
+        return self._named("log_group", _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}"))
 
     @property
     def progress_table_name(self) -> Any:
         """``<stack>-<prefix>-progress``, as the original and its progress clients name it."""
-        return self._named("progress_table", Sub(f"${{AWS::StackName}}-{self.prefix}-progress"))
+        return self._named("progress_table", _sub(f"${{AWS::StackName}}-{self.prefix}-progress"))
 
     @property
     def dashboard_name(self) -> Sub:
-        return Sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
+        return _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix}")
 
     @property
     def webhook_api_name(self) -> Sub:
-        return Sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
+        return _sub(f"${{AWS::StackName}}-{self.prefix}-webhook")
 
     def scaling_policy_name(self, direction: str) -> str:
         """``<prefix>-scale-out`` / ``<prefix>-scale-in``: unique per scalable target, which is per system."""
@@ -240,4 +241,10 @@ class Names:
 
     def metric_name(self, metric: str) -> Sub:
         """Log metrics carry stack and prefix so two systems never share a metric."""
-        return Sub(self.metric_name_text(metric))
+        return _sub(self.metric_name_text(metric))
+
+
+def _sub(text: str) -> Sub:
+    from troposphere import Sub
+
+    return Sub(text)

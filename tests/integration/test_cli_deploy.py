@@ -201,7 +201,7 @@ def test_unknown_option_is_a_usage_error():
 
 
 def test_send_to_a_missing_stack_is_one_line(server):
-    assert "stack nowhere-stack not found" in one_error_line(
+    assert "stack 'nowhere-stack' not found in us-east-1" in one_error_line(
         cli(server, "send", "--stack-name", "nowhere-stack", "--endpoint-url", server.endpoint, "hello"))
 
 

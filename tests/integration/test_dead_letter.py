@@ -26,7 +26,7 @@ from tests.support.watcherproc import queue_depth
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
-TOOL = [sys.executable, "-m", "watchbot_cfn.ops.deadletter_cli"]
+TOOL = [sys.executable, "-m", "watchbot_cfn.cli.dead_letter"]
 
 
 # --- stacks -------------------------------------------------------------------------

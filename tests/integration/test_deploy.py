@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.cli.render import render_text
-from watchbot_cfn.cli.sources import load_source
 from watchbot_cfn.naming import Names
+from watchbot_cfn.sources.load import load_source
+from watchbot_cfn.sources.output import render_text
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watchbot_cfn.ops.deadletter_cli import main
+from watchbot_cfn.cli.dead_letter import main
 
 
 @pytest.mark.parametrize(("argv", "complaint"), [

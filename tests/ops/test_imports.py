@@ -16,7 +16,7 @@ def loaded_by(*modules: str) -> set[str]:
 
 
 def test_the_dead_letter_tool_loads_no_template_libraries():
-    modules = loaded_by("watchbot_cfn.ops.deadletter_cli", "watchbot_cfn.ops.deadletter")
+    modules = loaded_by("watchbot_cfn.cli.dead_letter", "watchbot_cfn.ops.deadletter")
     assert "watchbot_cfn.ops.deadletter" in modules
     assert {name for name in modules if name.split(".")[0] in TEMPLATE_SIDE} == set()
 

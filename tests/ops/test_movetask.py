@@ -12,10 +12,10 @@ import io
 import pytest
 from botocore.exceptions import ClientError
 
+from watchbot_cfn.analysis.systems import System
 from watchbot_cfn.ops.deadletter import DeadLetterTool
 from watchbot_cfn.ops.interrupt import Interrupts
 from watchbot_cfn.ops.movetask import MoveTaskUnavailable, start_move_task, unavailable_reason
-from watchbot_cfn.ops.stack import System
 
 SYSTEM = System("Watchbot", "https://sqs.us-east-1.amazonaws.com/1/s-WatchbotQueue",
                 "https://sqs.us-east-1.amazonaws.com/1/s-WatchbotDeadLetterQueue", "s-us-east-1-Watchbot")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from watchbot_cfn.cli.sources import load_source
+from watchbot_cfn.sources.load import load_source
 
 SOURCE = Path(__file__).resolve().parents[2] / "examples" / "map-reduce" / "wordcount.toml"
 

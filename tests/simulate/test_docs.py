@@ -6,9 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import load_trace
 from watchbot_cfn.simulate.report import TRACE_TITLES, comparison_markdown
+from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import SimulationError, read_setup
 from watchbot_cfn.simulate.policies import StepPolicy, TargetTrackingPolicy
+from watchbot_cfn.sources.templatefile import load_template
 
 from .builders import alarm, queue_metric, step_policy, target_tracking, template
 

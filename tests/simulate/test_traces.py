@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from watchbot_cfn.cli.templatefile import load_template
 from watchbot_cfn.simulate import Result, load_trace, read_setup, simulate
+from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"

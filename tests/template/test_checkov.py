@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from watchbot_cfn.cli.sources import load_source
 from watchbot_cfn.resources import scanner
+from watchbot_cfn.sources.load import load_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SOURCES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in {".toml", ".yaml", ".yml", ".json", ".py"})

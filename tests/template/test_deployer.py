@@ -15,18 +15,18 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.cli.awsclients import Aws, AwsError
-from watchbot_cfn.cli.changeset import Change, format_change
-from watchbot_cfn.cli.deployer import (
+from watchbot_cfn.aws.changeset import Change, format_change
+from watchbot_cfn.aws.clients import Aws, AwsError
+from watchbot_cfn.aws.deployer import (
     INLINE_LIMIT,
     DeployRequest,
     change_type_for,
     deploy,
     template_source,
 )
-from watchbot_cfn.cli.liveview import StatusLine
-from watchbot_cfn.cli.parameters import ParameterError, parse_assignments, stack_parameters
-from watchbot_cfn.cli.stackevents import Event, failure_lines
+from watchbot_cfn.aws.parameters import ParameterError, parse_assignments, stack_parameters
+from watchbot_cfn.aws.stackevents import Event, failure_lines
+from watchbot_cfn.statusline import StatusLine
 
 STACK = "media"
 TEMPLATE = {"Parameters": {"GitSha": {"Type": "String"}, "Size": {"Type": "Number", "Default": 1}},

@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reduce.toml"
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, Any]:
-    from watchbot_cfn.cli.templatefile import load_template
+    from watchbot_cfn.sources.templatefile import load_template
 
     return load_template(str(EXAMPLE))
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.cli.sources import load_source
 from watchbot_cfn.lint import lint
+from watchbot_cfn.sources.load import load_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in {".toml", ".yaml", ".yml", ".json", ".py"})

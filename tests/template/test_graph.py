@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from watchbot_cfn.cli.graph import Edge, edges, groups, to_dot, to_mermaid
-from watchbot_cfn.cli.references import TemplateError, check_references
-from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.analysis.diagram import Edge, edges, groups, to_dot, to_mermaid
+from watchbot_cfn.analysis.references import TemplateError, check_references
+from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.name for p in (REPO / "examples").iterdir() if p.suffix in (".toml", ".yaml", ".py"))

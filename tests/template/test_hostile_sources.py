@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import HOSTILE, OPTIONS_YAML, SYSTEM, Hostile
 from watchbot_cfn.cfn import MAX_TEMPLATE_BYTES, SECTION_QUOTAS, SECTIONS
-from watchbot_cfn.cli.bounds import MAX_DEPTH, MAX_VALUES
 from watchbot_cfn.cli.main import main
-from watchbot_cfn.cli.sources import parse_document, template_from_document
 from watchbot_cfn.errors import MAX_EXCERPT, MergeConflictError, OptionsError, SourceError, excerpt
 from watchbot_cfn.merging import MAX_DESCRIPTION, systems_description
 from watchbot_cfn.options import option_specs
+from watchbot_cfn.sources.bounds import MAX_DEPTH, MAX_VALUES
+from watchbot_cfn.sources.load import parse_document, template_from_document
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("watchbot-cfn")
@@ -168,7 +168,7 @@ def test_a_failure_no_check_foresaw_is_still_one_line(tmp_path, monkeypatch):
     def broken(*_: Any) -> str:
         raise RuntimeError("renderer bug\nsecond line")
 
-    monkeypatch.setattr("watchbot_cfn.cli.render.render_text", broken)
+    monkeypatch.setattr("watchbot_cfn.sources.output.render_text", broken)
     code, out, err = render_in_process(str(source))
     assert (code, out) == (1, "")
     assert err == "watchbot-cfn: error: unexpected RuntimeError: renderer bug ... (--debug shows where)\n"

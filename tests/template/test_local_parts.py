@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from watchbot_cfn import contract
-from watchbot_cfn.cli.localdeploy import placeholder_parameters
-from watchbot_cfn.cli.localwatcher import JobCounts, map_volumes, outcome_of, watcher_spec
-from watchbot_cfn.cli.motoprocess import LocalError
-from watchbot_cfn.cli.resolve import StackResolver, Unresolvable
+from watchbot_cfn.analysis.resolve import StackResolver, Unresolvable
 from watchbot_cfn.cli.send import SendError, read_messages
-from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.local.deploy import placeholder_parameters
+from watchbot_cfn.local.endpoint import LocalError
+from watchbot_cfn.local.watcher import JobCounts, map_volumes, outcome_of, watcher_spec
+from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -155,7 +155,7 @@ def test_every_new_command_has_help(command, text):
 
 
 def test_status_line_redraws_on_a_terminal_and_stays_quiet_in_a_log():
-    from watchbot_cfn.cli.liveview import StatusLine
+    from watchbot_cfn.statusline import StatusLine
 
     terminal, log = io.StringIO(), io.StringIO()
     for stream, live in ((terminal, True), (log, False)):
@@ -173,7 +173,7 @@ def test_local_refuses_a_port_in_use_and_says_how_to_get_moto(tmp_path, monkeypa
     import importlib.util
     import socket
 
-    from watchbot_cfn.cli import motoprocess
+    from watchbot_cfn.local import endpoint as motoprocess
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from troposphere import Template
 
-from watchbot_cfn.cli.cfnyaml import dump_yaml, load_yaml
-from watchbot_cfn.cli.sources import load_source, template_from_document
 from watchbot_cfn.errors import SourceError, WatchbotError
+from watchbot_cfn.sources.cfnyaml import dump_yaml, load_yaml
+from watchbot_cfn.sources.load import load_source, template_from_document
 
 OPTIONS_TOML = """\
 cluster = "work-cluster"

@@ -17,8 +17,8 @@ import pytest
 
 from tests.support.templates import FARGATE, REQUIRED
 from watchbot_cfn import template
-from watchbot_cfn.cli.sources import load_source
 from watchbot_cfn.resources.topic import TOPIC_ACTIONS
+from watchbot_cfn.sources.load import load_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-__all__ = ["add_parser", "run"]
+from watchbot_cfn.cli.arguments import AWS_HELP, SOURCE_HELP, add_aws_arguments, describe
 
-AWS_HELP = ("Credentials and region come from the standard AWS chain (environment, AWS_PROFILE, config files, "
-            "instance roles); --endpoint-url or AWS_ENDPOINT_URL point at another endpoint, such as the one "
-            "`watchbot-cfn local` prints.")
+__all__ = ["add_arguments", "run"]
 
-
-def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", "-r", metavar="REGION", help="AWS region (default: the configured one)")
-    parser.add_argument("--endpoint-url", metavar="URL",
-                        help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
-
-
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "deploy", help="create or update a stack from a source, through a change set",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Render SOURCE and create or update stack NAME through a CloudFormation change set: the "
                     "changes are shown first (resources that would be replaced are marked), applied after a "
                     "confirmation unless --yes, and the stack's events are followed with a live progress line "
@@ -29,7 +19,7 @@ def add_parser(commands: Any, source_help: str) -> None:
                     "and CloudFormation's reasons are printed and the exit code is 1. " + AWS_HELP,
         epilog="Examples: watchbot-cfn deploy examples/minimal.toml --stack-name media-resize; "
                "watchbot-cfn deploy app.py --stack-name prod --parameter GitSha=$(git rev-parse HEAD) --yes")
-    parser.add_argument("source", metavar="SOURCE", help=source_help)
+    parser.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
     parser.add_argument("--stack-name", "-n", required=True, metavar="NAME", help="the stack to create or update")
     add_aws_arguments(parser)
     parser.add_argument("--parameter", "-p", action="append", metavar="KEY=VALUE",
@@ -41,16 +31,15 @@ def add_parser(commands: Any, source_help: str) -> None:
     parser.add_argument("--s3-bucket", metavar="BUCKET",
                         help="upload the template to BUCKET first; needed when it exceeds CloudFormation's "
                              "51,200-byte limit for an inline template (up to 1 MB this way)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.cli.awsclients import connect
-    from watchbot_cfn.cli.deployer import DeployRequest, deploy
-    from watchbot_cfn.cli.liveview import StatusLine
-    from watchbot_cfn.cli.parameters import parse_assignments
-    from watchbot_cfn.cli.render import ordered_dict
-    from watchbot_cfn.cli.sources import load_source
+    from watchbot_cfn.aws.clients import connect
+    from watchbot_cfn.aws.deployer import DeployRequest, deploy
+    from watchbot_cfn.aws.parameters import parse_assignments
+    from watchbot_cfn.sources.load import load_source
+    from watchbot_cfn.sources.output import ordered_dict
+    from watchbot_cfn.statusline import StatusLine
 
     parameters = parse_assignments(args.parameter)
     template = ordered_dict(load_source(args.source))

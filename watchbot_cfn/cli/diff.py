@@ -13,15 +13,17 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["add_parser", "format_changes", "run"]
+from watchbot_cfn.cli.arguments import SOURCE_HELP, describe
+
+__all__ = ["add_arguments", "format_changes", "run"]
 
 _ORDER = {"replaced": 0, "removed": 1, "modified": 2, "added": 3}
 _MARK = {"replaced": "!", "removed": "-", "modified": "~", "added": "+"}
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "diff", help="compare two templates; flag resources an update would replace or delete",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Compare OLD (a template file, such as the stack's current template) with NEW (a template "
                     "file, or a SOURCE rendered first) offline, and list the resources an update would add, "
                     "remove, modify or replace. A resource is replaced when a create-only property changes "
@@ -31,7 +33,7 @@ def add_parser(commands: Any, source_help: str) -> None:
         epilog="Example: aws cloudformation get-template --stack-name my-stack --query TemplateBody "
                "> current.json; watchbot-cfn diff current.json stack.toml --fail-on-replace")
     parser.add_argument("old", metavar="OLD", help="the template the stack has now (.json/.yaml), or a SOURCE")
-    parser.add_argument("new", metavar="NEW", help=source_help + "; or a rendered template (.json/.yaml)")
+    parser.add_argument("new", metavar="NEW", help=SOURCE_HELP + "; or a rendered template (.json/.yaml)")
     parser.add_argument("--fail-on-replace", action="store_true",
                         help="exit 1 when a stateful resource would be replaced or deleted")
     parser.add_argument("--region", default="us-east-1", help="region whose resource schemas to read "
@@ -40,12 +42,11 @@ def add_parser(commands: Any, source_help: str) -> None:
                         "before comparing, so a literal name and its ${AWS::StackName} spelling compare equal")
     parser.add_argument("--account", help="with --stack-name, also resolve AWS::AccountId to this account id")
     parser.add_argument("--json", action="store_true", help="print the changes as JSON lines")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.cli.templatefile import load_template
     from watchbot_cfn.errors import SourceError
+    from watchbot_cfn.sources.templatefile import load_template
     from watchbot_cfn.templatediff import compare
 
     old, new = load_template(args.old), load_template(args.new)

@@ -10,108 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import Any
 
-from watchbot_cfn.cli.references import depends_on, references
-from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.cli.arguments import TEMPLATE_OR_SOURCE_HELP, describe
 
-__all__ = ["Edge", "FORMATS", "add_parser", "edges", "groups", "to_dot", "to_mermaid"]
+__all__ = ["add_arguments", "run"]
 
 FORMATS = ("mermaid", "dot")
-OTHER_GROUP = "Other resources"
-#: Words Mermaid's flowchart parser reserves; a node id equal to one gets an underscore.
-_MERMAID_RESERVED = {"end", "graph", "subgraph", "flowchart", "style", "class", "classdef", "click", "linkstyle",
-                     "direction", "default"}
 
 
-@dataclass(frozen=True)
-class Edge:
-    source: str
-    target: str
-    kind: str  # "ref" (Ref, GetAtt, Sub) or "depends" (DependsOn)
-
-
-def edges(template: dict[str, Any]) -> list[Edge]:
-    """Every reference between resources, once each, in template order."""
-    resources = template.get("Resources") or {}
-    known = set(resources)
-    found: dict[tuple[str, str, str], Edge] = {}
-    for name, body in resources.items():
-        if not isinstance(body, dict):
-            continue
-        for _, target in references({k: v for k, v in body.items() if k != "DependsOn"}):
-            if target in known and target != name:
-                found.setdefault((name, target, "ref"), Edge(name, target, "ref"))
-        for target in depends_on(body):
-            if target in known and (name, target, "ref") not in found:
-                found.setdefault((name, target, "depends"), Edge(name, target, "depends"))
-    return list(found.values())
-
-
-def groups(template: dict[str, Any]) -> dict[str, list[str]]:
-    """Group label -> logical ids; a resource belongs to the longest system prefix it starts with."""
-    from watchbot_cfn.cli.stackinfo import system_prefixes
-
-    prefixes = sorted(system_prefixes(template), key=len, reverse=True)
-    grouped: dict[str, list[str]] = {prefix: [] for prefix in sorted(prefixes)}
-    grouped[OTHER_GROUP] = []
-    for name in template.get("Resources") or {}:
-        owner = next((prefix for prefix in prefixes if name.startswith(prefix)), OTHER_GROUP)
-        grouped[owner].append(name)
-    return {label: names for label, names in grouped.items() if names}
-
-
-def _short_type(resource_type: str) -> str:
-    return resource_type.removeprefix("AWS::")
-
-
-def _mermaid_id(name: str) -> str:
-    return f"{name}_" if name.lower() in _MERMAID_RESERVED else name
-
-
-def to_mermaid(template: dict[str, Any]) -> str:
-    """A Mermaid flowchart, left to right, one subgraph per system."""
-    resources = template.get("Resources") or {}
-    lines = ["flowchart LR"]
-    for index, (label, names) in enumerate(groups(template).items()):
-        lines.append(f'  subgraph group{index}["{label}"]')
-        for name in names:
-            kind = _short_type(str(resources[name].get("Type", "?")))
-            lines.append(f'    {_mermaid_id(name)}["{name}<br/>{kind}"]')
-        lines.append("  end")
-    for edge in edges(template):
-        arrow = "-.->" if edge.kind == "depends" else "-->"
-        lines.append(f"  {_mermaid_id(edge.source)} {arrow} {_mermaid_id(edge.target)}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def to_dot(template: dict[str, Any]) -> str:
-    """A Graphviz digraph, one cluster per system."""
-    resources = template.get("Resources") or {}
-    lines = ["digraph stack {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica", fontsize=10];']
-    for index, (label, names) in enumerate(groups(template).items()):
-        lines.append(f"  subgraph cluster_{index} {{")
-        lines.append(f"    label={_dot_quote(label)};")
-        for name in names:
-            kind = _short_type(str(resources[name].get("Type", "?")))
-            label = _dot_quote(name)[:-1] + "\\n" + _dot_quote(kind)[1:]
-            lines.append(f"    {_dot_quote(name)} [label={label}];")
-        lines.append("  }")
-    for edge in edges(template):
-        style = ' [style=dashed, label="DependsOn"]' if edge.kind == "depends" else ""
-        lines.append(f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)}{style};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "graph", help="draw the rendered stack: resources and their references",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Render SOURCE (or read a rendered template) and print its resources as a diagram: one "
                     "node per resource, grouped by system; A --> B when A refers to B (Ref, GetAtt, Sub), "
                     "dotted for DependsOn. Mermaid renders in GitHub Markdown (```mermaid blocks); DOT renders "
@@ -119,13 +28,15 @@ def add_parser(commands: Any, source_help: str) -> None:
         epilog="Examples: watchbot-cfn graph examples/minimal.toml; "
                "watchbot-cfn graph template.json --format dot | dot -Tsvg > stack.svg")
     parser.add_argument("source", metavar="SOURCE_OR_TEMPLATE",
-                        help=source_help + "; or a rendered CloudFormation template (.json/.yaml)")
+                        help=TEMPLATE_OR_SOURCE_HELP)
     parser.add_argument("--format", "-f", choices=FORMATS, default="mermaid", help="diagram language "
                         "(default: mermaid)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from watchbot_cfn.analysis.diagram import to_dot, to_mermaid
+    from watchbot_cfn.sources.templatefile import load_template
+
     template = load_template(args.source)
     sys.stdout.write(to_dot(template) if args.format == "dot" else to_mermaid(template))
     return 0

@@ -19,9 +19,10 @@ import re
 import sys
 from typing import Any
 
+from watchbot_cfn.cli.arguments import TEMPLATE_OR_SOURCE_HELP, describe
 from watchbot_cfn.errors import SourceError
 
-__all__ = ["KeyPolicyTarget", "add_parser", "key_policies", "run"]
+__all__ = ["KeyPolicyTarget", "add_arguments", "key_policies", "run"]
 
 #: Where a system records its key policy statements (Metadata.WatchbotCfn, as cli/stackinfo.py reads it).
 METADATA_KEY = "WatchbotCfn"
@@ -89,9 +90,9 @@ def key_policies(template: dict[str, Any], target: KeyPolicyTarget, origin: str)
     return list(by_key.values())
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "key-policy", help="print what your KMS keys' policies must allow for this stack",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Print, for each customer managed KMS key a system uses (message_kms_key, log_kms_key, "
                     "progress_table_kms_key), the statements its key policy must hold: SNS delivering to the "
                     "encrypted queue, CloudWatch alarms and topic_publishers publishing, CloudWatch Logs writing "
@@ -102,17 +103,16 @@ def add_parser(commands: Any, source_help: str) -> None:
         epilog="Examples: watchbot-cfn key-policy examples/hardened.toml --stack-name prod --region us-east-1 "
                "--account 123456789012; watchbot-cfn key-policy template.json --stack-name prod")
     parser.add_argument("source", metavar="SOURCE_OR_TEMPLATE",
-                        help=source_help + "; or a rendered CloudFormation template (.json/.yaml)")
+                        help=TEMPLATE_OR_SOURCE_HELP)
     parser.add_argument("--stack-name", required=True, metavar="NAME", help="the stack that will run the systems")
     parser.add_argument("--region", metavar="REGION", help="its region (default: left as ${AWS::Region})")
     parser.add_argument("--account", metavar="ID", help="its account id (default: left as ${AWS::AccountId})")
     parser.add_argument("--partition", choices=sorted(PARTITIONS),
                         help="its partition (default: read from --region, else left as ${AWS::Partition})")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.cli.templatefile import load_template
+    from watchbot_cfn.sources.templatefile import load_template
 
     target = KeyPolicyTarget(args.stack_name, args.region, args.account, args.partition)
     policies = key_policies(load_template(args.source), target, args.source)

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.options, indent=2))
     elif args.output and args.output != "-":
-        from watchbot_cfn.cli.render import write_atomic
+        from watchbot_cfn.sources.output import write_atomic
 
         write_atomic(args.output, new_text)
     elif new_text != text:

@@ -1,85 +1,47 @@
-"""Render a Template to JSON or YAML text, and write it without partial files.
-
-The whole text is produced before anything is written, and files are written
-to a temporary sibling and renamed into place, so a failure never leaves a
-half-written template behind (or a truncated one where a good one was). Write
-errors name the path the caller gave, never the temporary file.
-"""
+"""``watchbot-cfn render``: a source to a CloudFormation template on stdout or in a file."""
 
 from __future__ import annotations
 
-import errno
-import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Any
+import argparse
+import sys
 
-from troposphere import Template
+from watchbot_cfn.cli.arguments import SOURCE_HELP, describe
 
-__all__ = ["FORMATS", "SECTION_ORDER", "ordered_dict", "render_text", "write_atomic"]
-
-FORMATS = ("json", "yaml")
-
-#: The order people expect to read a template in.
-SECTION_ORDER = ("AWSTemplateFormatVersion", "Description", "Transform", "Metadata", "Parameters", "Rules",
-                 "Mappings", "Conditions", "Globals", "Resources", "Outputs")
+__all__ = ["add_arguments", "run"]
 
 
-def ordered_dict(template: Template) -> dict[str, Any]:
-    """The template as plain data, top-level sections in conventional order."""
-    data = template.to_dict()
-    ordered = {key: data[key] for key in SECTION_ORDER if key in data}
-    ordered.update((key, value) for key, value in data.items() if key not in ordered)
-    return ordered
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
+        description="Render SOURCE to a CloudFormation template on stdout or in FILE. Nothing is written "
+                    "unless the whole template renders and fits CloudFormation's quotas (500 resources, 200 "
+                    "outputs, parameters and mappings, 1,000,000 bytes). What a Python source prints goes to "
+                    "stderr.",
+        epilog="Examples: watchbot-cfn render examples/minimal.toml > template.json; "
+               "watchbot-cfn render app.py:stack --format yaml -o template.yaml")
+    parser.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
+    parser.add_argument("--format", "-f", choices=("json", "yaml"), default="json",
+                        help="output format (default: json; yaml is long-form, e.g. Fn::Sub)")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE (atomically: a temporary file renamed into place) instead of stdout")
 
 
-def render_text(template: Template, fmt: str = "json") -> str:
-    """JSON (2-space indent) or long-form YAML, ending in a newline."""
-    data = ordered_dict(template)
-    if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
-    if fmt == "yaml":
-        from watchbot_cfn.cli.cfnyaml import dump_yaml
+def run(args: argparse.Namespace) -> int:
+    from watchbot_cfn.errors import SourceError
+    from watchbot_cfn.sources.load import load_source
+    from watchbot_cfn.sources.output import render_text, write_atomic
+    from watchbot_cfn.sources.quotas import check_quotas, check_size
 
-        return dump_yaml(data)
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path through a temporary file in the same directory and a rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        problem = "is not a directory" if directory.exists() else "does not exist"
-        raise FileNotFoundError(errno.ENOENT, f"cannot write: directory {str(directory)!r} {problem}", str(path))
+    template = load_source(args.source)
+    check_quotas(template, args.source)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise _about(error, path) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise _about(error, path) from None
-        raise
-
-
-def _about(error: OSError, path: str | os.PathLike[str]) -> OSError:
-    """The same failure, told about the path the caller gave."""
-    return OSError(error.errno, f"cannot write: {error.strerror or error}", str(path))
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+        text = render_text(template, args.format)
+    except (TypeError, ValueError, AttributeError, KeyError) as error:  # troposphere's checks on a Python source
+        raise SourceError(args.source, f"cannot render the template: {type(error).__name__}: {error}") from error
+    check_size(text, args.source)
+    if args.output and args.output != "-":
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0

@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from watchbot_cfn.cli.arguments import AWS_HELP, add_aws_arguments, describe
 from watchbot_cfn.errors import WatchbotError
 
-__all__ = ["add_parser", "read_messages", "run", "send_messages"]
+__all__ = ["add_arguments", "read_messages", "run", "send_messages"]
 
 BATCH = 10
 #: SNS takes at most 256 KiB per message; SQS 1 MiB (the watcher handles both).
@@ -37,11 +38,9 @@ class Outgoing:
     body: str
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    from watchbot_cfn.cli.deploy import AWS_HELP, add_aws_arguments
-
-    parser = commands.add_parser(
-        "send", help="send messages to a stack's work topic (or FIFO queue)",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description="Send each MESSAGE (or each line of --file, or of standard input with '-') to the work "
                     "topic of stack NAME, or to its queue for a FIFO system (then --group-id is required). "
                     "Blank lines are skipped. Prints each message id; exits 1 naming any message that was "
@@ -57,7 +56,6 @@ def add_parser(commands: Any, source_help: str) -> None:
     parser.add_argument("--group-id", "-g", metavar="GROUP", help="message group id (FIFO systems; messages of "
                         "one group are processed in order)")
     add_aws_arguments(parser)
-    parser.set_defaults(handler=run)
 
 
 def read_messages(arguments: list[str], file: str | None, stdin: Any) -> list[Outgoing]:
@@ -89,14 +87,16 @@ def _lines(stream: Iterable[str], where: str) -> Iterator[Outgoing]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.cli.awsclients import connect
-    from watchbot_cfn.cli.stackinfo import find_systems, pick_system
+    from watchbot_cfn.aws.clients import aws_errors, connect
+    from watchbot_cfn.aws.stacks import find_systems, pick_system
 
     messages = read_messages(list(args.messages), args.file, sys.stdin)
     if not messages:
         raise SendError("no messages: the input holds only blank lines")
     aws = connect(args.region, args.endpoint_url)
-    system = pick_system(find_systems(aws, args.stack_name), args.prefix, args.stack_name)
+    with aws_errors(f"stack {args.stack_name}", aws.where()):
+        systems = find_systems(aws.client("cloudformation"), args.stack_name)
+    system = pick_system(systems, args.prefix)
     if system.fifo:
         if not args.group_id:
             raise SendError(f"stack {args.stack_name}: system {system.prefix} is FIFO: give --group-id GROUP")
@@ -132,7 +132,7 @@ def send_messages(aws: Any, target: str, fifo: bool, messages: list[Outgoing], s
     """Send in batches; returns (message ids in order, [(origin, reason)] of those refused)."""
     import uuid
 
-    from watchbot_cfn.cli.awsclients import AwsError, aws_errors
+    from watchbot_cfn.aws.clients import AwsError, aws_errors
 
     sent: list[str] = []
     refused: list[tuple[str, str]] = []

@@ -16,8 +16,8 @@ __all__ = ["load_old_template", "load_source", "render_document"]
 
 def load_old_template(path: str) -> dict[str, Any]:
     """A deployed stack's template (JSON or YAML, as ``aws cloudformation get-template`` gives it)."""
-    from watchbot_cfn.cli.bounds import read_source_text
-    from watchbot_cfn.cli.sources import parse_document
+    from watchbot_cfn.sources.bounds import read_source_text
+    from watchbot_cfn.sources.load import parse_document
 
     suffix = Path(path).suffix.lower()
     data = parse_document(read_source_text(path), suffix if suffix in (".yaml", ".yml") else ".json", path)
@@ -28,8 +28,8 @@ def load_old_template(path: str) -> dict[str, Any]:
 
 def load_source(path: str) -> tuple[dict[str, Any], str]:
     """A data source (TOML, YAML or JSON) as data, and its text."""
-    from watchbot_cfn.cli.bounds import read_source_text
-    from watchbot_cfn.cli.sources import DOCUMENT_SUFFIXES, load_document
+    from watchbot_cfn.sources.bounds import read_source_text
+    from watchbot_cfn.sources.load import DOCUMENT_SUFFIXES, load_document
 
     if Path(path).suffix.lower() not in DOCUMENT_SUFFIXES:
         raise SourceError(path, "migrate adopts into a TOML, YAML or JSON source; for Python code, run migrate on "
@@ -39,7 +39,7 @@ def load_source(path: str) -> tuple[dict[str, Any], str]:
 
 def render_document(document: dict[str, Any], origin: str) -> dict[str, Any]:
     """The whole template a source document renders to (the user's own sections merged in)."""
-    from watchbot_cfn.cli.render import ordered_dict
-    from watchbot_cfn.cli.sources import template_from_document
+    from watchbot_cfn.sources.load import template_from_document
+    from watchbot_cfn.sources.output import ordered_dict
 
     return ordered_dict(template_from_document(document, origin))

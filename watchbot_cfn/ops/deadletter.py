@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
+from watchbot_cfn.analysis.systems import System
+from watchbot_cfn.aws.errors import error_code
 from watchbot_cfn.ops.interrupt import Interrupts
 from watchbot_cfn.ops.logs import DEFAULT_LINES, recent_lines
 from watchbot_cfn.ops.messages import DeadMessage, QueueOps
@@ -26,7 +28,6 @@ from watchbot_cfn.ops.movetask import (
     start_move_task,
 )
 from watchbot_cfn.ops.prompt import Prompter
-from watchbot_cfn.ops.stack import System
 
 __all__ = ["DeadLetterTool", "Outcome", "ToolError", "PRINT_HOLD", "COPY_HOLD", "TRIAGE_HOLD"]
 
@@ -248,7 +249,7 @@ class DeadLetterTool:
             try:
                 self.sqs.purge_queue(QueueUrl=self.dead_letter_url)
             except ClientError as error:
-                if "PurgeQueueInProgress" in str(error.response.get("Error", {}).get("Code", "")):
+                if "PurgeQueueInProgress" in error_code(error):
                     raise ToolError("SQS allows one purge of a queue every 60 seconds and one started less than "
                                     "a minute ago: try again shortly") from None
                 raise

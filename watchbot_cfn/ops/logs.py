@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from watchbot_cfn.aws.errors import error_code, error_message
+
 __all__ = ["LogLines", "recent_lines", "DEFAULT_LINES", "MAX_LINE"]
 
 DEFAULT_LINES = 50
@@ -61,11 +63,10 @@ def recent_lines(logs: Any, log_group: str, message_id: str, sent_ms: int | None
                 break
             request["nextToken"] = token
     except ClientError as error:
-        detail = error.response.get("Error", {})
-        if detail.get("Code") == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             note = f"log group {log_group} not found"
         else:
-            note = f"could not read log group {log_group}: {detail.get('Code')}: {detail.get('Message')}"
+            note = f"could not read log group {log_group}: {error_code(error)}: {error_message(error)}"
     except BotoCoreError as error:
         note = f"could not read log group {log_group}: {error}"
     return LogLines(list(found), note)

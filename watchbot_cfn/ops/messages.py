@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from watchbot_cfn.aws.errors import error_code, error_message
 from watchbot_cfn.runtime.batching import BATCH_ENTRIES, size_batches
 from watchbot_cfn.runtime.message import iso_from_millis, unwrap
 
@@ -115,8 +116,7 @@ class QueueOps:
                 answer = self.sqs.send_message_batch(
                     QueueUrl=queue_url, Entries=[message.send_entry(key, fifo) for key, message in entries.items()])
             except ClientError as error:
-                detail = error.response.get("Error", {})
-                self.last_refusal = f"{detail.get('Code', 'error')}: {detail.get('Message', '')}"
+                self.last_refusal = f"{error_code(error) or 'error'}: {error_message(error)}"
                 failed.extend(batch)
                 continue
             for entry in answer.get("Failed", []):

@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from watchbot_cfn.aws.errors import error_code, error_message
+
 __all__ = ["MoveResult", "MoveTaskUnavailable", "start_move_task", "follow_move_task", "cancel_move_task",
            "unavailable_reason"]
 
@@ -42,10 +44,9 @@ def unavailable_reason(error: ClientError) -> str:
     Copying needs only the receive, send and delete rights, and loses nothing
     either way; any error the copy then meets is reported on its own.
     """
-    detail = error.response.get("Error", {})
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    code = detail.get("Code") or f"HTTP {status}"
-    message = str(detail.get("Message") or "").strip()
+    code = error_code(error) or f"HTTP {status}"
+    message = error_message(error, default="")
     if not message or message.startswith("<"):  # an HTML error page
         message = "the endpoint does not support it"
     return f"{code}: {message.splitlines()[0][:200]}"

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from watchbot_cfn.cli.references import references as template_references
+from watchbot_cfn.analysis.references import references as template_references
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["CloudFormation", "SimulationError", "choices", "references"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-__all__ = ["add_build_watcher"]
+from watchbot_cfn.cli.arguments import describe
+
+__all__ = ["add_arguments", "run"]
 
 DESCRIPTION = (
     "Build the watcher (`watchbot listen`) as one executable file for Linux on this machine's architecture, to "
@@ -21,22 +22,20 @@ DESCRIPTION = (
 )
 
 
-def add_build_watcher(commands: Any, prog: str) -> None:
-    """Register ``build-watcher`` on the ``watchbot-cfn`` subcommand parser."""
-    parser = commands.add_parser(
-        "build-watcher", help="build the watcher as one executable for any Linux image",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description=DESCRIPTION,
-        epilog=f"Examples: {prog} build-watcher --output dist/watchbot; "
-               f"{prog} build-watcher --static --output /out/")
+        epilog="Examples: watchbot-cfn build-watcher --output dist/watchbot; "
+               "watchbot-cfn build-watcher --static --output /out/")
     parser.add_argument("--output", "-o", required=True, metavar="PATH",
                         help="file to write, or an existing directory to write 'watchbot' into; "
                              "replaced only once the new executable has run")
     parser.add_argument("--static", action="store_true",
                         help="also carry the C library and loader (staticx): runs on musl and any glibc")
-    parser.set_defaults(handler=_build_watcher)
 
 
-def _build_watcher(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from watchbot_cfn.bundle.build import build_watcher
 
     built = build_watcher(args.output, static=args.static)

@@ -15,8 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from watchbot_cfn.cli.processes import spawn, stop_process
 from watchbot_cfn.errors import WatchbotError
+from watchbot_cfn.local.processes import spawn, stop_process
 
 __all__ = ["LocalEndpoint", "LocalError", "free_port", "require_moto"]
 

@@ -16,12 +16,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import Aws, aws_errors
-from watchbot_cfn.cli.deployer import DeployRequest, deploy
-from watchbot_cfn.cli.liveview import StatusLine
-from watchbot_cfn.cli.motoprocess import LocalError
-from watchbot_cfn.cli.resolve import StackResolver, Unresolvable
-from watchbot_cfn.cli.stackinfo import physical_ids
+from watchbot_cfn.analysis.resolve import StackResolver, Unresolvable
+from watchbot_cfn.analysis.systems import physical_ids
+from watchbot_cfn.aws.clients import Aws, aws_errors
+from watchbot_cfn.aws.deployer import DeployRequest, deploy
+from watchbot_cfn.aws.stacks import resource_summaries
+from watchbot_cfn.local.endpoint import LocalError
+from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["LocalStack", "deploy_locally", "placeholder_parameters"]
 
@@ -83,7 +84,8 @@ def deploy_locally(aws: Aws, stack_name: str, template: dict[str, Any], given: d
                                         poll_interval=0.2), StatusLine(captured, live=False))
     if not outcome.ok:
         raise LocalError(f"deploying stack {stack_name} locally failed: {'; '.join(outcome.failures)}")
-    physical = physical_ids(aws, stack_name)
+    with aws_errors(f"stack {stack_name}: listing resources", aws.where()):
+        physical = physical_ids(resource_summaries(aws.client("cloudformation"), stack_name))
     resolver.physical = physical
     stack = LocalStack(name=stack_name, template=template, parameters=parameters, resolver=resolver)
     skipped = [key for key in template.get("Resources") or {} if key not in physical]

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from watchbot_cfn import contract
-from watchbot_cfn.cli.motoprocess import LocalError
-from watchbot_cfn.cli.processes import spawn, stop_process
-from watchbot_cfn.cli.resolve import StackResolver, Unresolvable
+from watchbot_cfn.analysis.resolve import StackResolver, Unresolvable
+from watchbot_cfn.local.endpoint import LocalError
+from watchbot_cfn.local.processes import spawn, stop_process
 from watchbot_cfn.naming import Names
 
 __all__ = ["JobCounts", "WatcherProcess", "WatcherSpec", "map_volumes", "outcome_of", "queue_depths", "watcher_spec"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import AwsError, aws_errors
+from watchbot_cfn.aws.clients import AwsError, aws_errors
 
 __all__ = ["Change", "ChangeSetResult", "NO_CHANGES", "create_change_set", "delete_change_set",
            "format_change", "wait_for_change_set"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import aws_errors
+from watchbot_cfn.aws.clients import aws_errors
 
 __all__ = ["Event", "EventFollower", "SUCCESS_STATUSES", "failure_lines", "is_terminal"]
 

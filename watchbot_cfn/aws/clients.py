@@ -13,26 +13,19 @@ boto3 is imported inside the functions: ``render`` never loads it.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from watchbot_cfn.errors import WatchbotError
+from watchbot_cfn.aws.errors import AwsError, aws_errors, error_code, error_message
 
-__all__ = ["LOCAL_REGION", "AwsError", "Aws", "aws_errors", "is_loopback", "connect"]
+__all__ = ["LOCAL_REGION", "Aws", "AwsError", "aws_errors", "connect", "error_code", "error_message", "is_loopback"]
 
 #: Region of stacks that ``watchbot-cfn local`` deploys when none is configured.
 LOCAL_REGION = "us-east-1"
 #: Credentials sent to a loopback endpoint when none are configured (it does not check them).
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
-class AwsError(WatchbotError):
-    """An AWS call failed in a way the user can act on; the message is one line."""
 
 
 def is_loopback(endpoint_url: str | None) -> bool:
@@ -52,14 +45,16 @@ class Aws:
     endpoint_url: str | None
     _clients: dict[str, Any] = field(default_factory=dict)
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
+    def client(self, service: str, attempts: int = 5) -> Any:
+        """One client per service and retry budget (``attempts=1`` for calls whose failure is itself an answer)."""
+        key = f"{service}/{attempts}"
+        if key not in self._clients:
             from botocore.config import Config
 
-            self._clients[service] = self.session.client(
+            self._clients[key] = self.session.client(
                 service, region_name=self.region, endpoint_url=self.endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": 5}))
-        return self._clients[service]
+                config=Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=10))
+        return self._clients[key]
 
     def where(self) -> str:
         """Region and endpoint, for messages."""
@@ -87,43 +82,3 @@ def connect(region: str | None = None, endpoint_url: str | None = None, placehol
     if is_loopback(endpoint) and (placeholder_credentials or session.get_credentials() is None):
         session = boto3.Session(region_name=resolved, **PLACEHOLDER_CREDENTIALS)
     return Aws(session=session, region=resolved, endpoint_url=endpoint)
-
-
-def error_code(error: BaseException) -> str:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def error_message(error: BaseException) -> str:
-    response = getattr(error, "response", None) or {}
-    message = response.get("Error", {}).get("Message") or str(error)
-    return " ".join(str(message).split())
-
-
-@contextmanager
-def aws_errors(action: str, where: str = "") -> Iterator[None]:
-    """Turn botocore's exceptions into one :class:`AwsError` line that says what was being done."""
-    import botocore.exceptions as be
-    from botocore.parsers import ResponseParserError
-
-    suffix = f" ({where})" if where else ""
-    try:
-        yield
-    except ResponseParserError as error:  # an HTML error page instead of an AWS answer (e.g. HTTP 500)
-        status = re.search(r"<title>([^<]+)</title>", str(error))
-        raise AwsError(f"{action}: the endpoint failed with {status.group(1) if status else 'an unreadable answer'}"
-                       f"{suffix}") from None
-    except be.NoCredentialsError:
-        raise AwsError(f"{action}: no AWS credentials found (configure them with `aws configure`, AWS_PROFILE "
-                       f"or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY){suffix}") from None
-    except be.EndpointConnectionError as error:
-        raise AwsError(f"{action}: cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}{suffix}; "
-                       "is it running?") from None
-    except (be.ConnectionClosedError, be.ReadTimeoutError, be.ConnectTimeoutError) as error:
-        raise AwsError(f"{action}: connection failed: {error}{suffix}") from None
-    except be.ClientError as error:
-        raise AwsError(f"{action}: {error_code(error)}: {error_message(error)}{suffix}") from None
-    except be.ParamValidationError as error:
-        raise AwsError(f"{action}: {' '.join(str(error).split())}") from None
-    except be.BotoCoreError as error:
-        raise AwsError(f"{action}: {error}{suffix}") from None

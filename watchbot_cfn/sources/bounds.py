@@ -13,7 +13,7 @@ crosses one is refused with one line naming the file and the limit:
   and dotted TOML keys, which nest tables too);
 * values: at most :data:`MAX_VALUES` in the whole document, and for YAML,
   where an alias (``*name``) repeats what its anchor holds, the document
-  counted with every alias expanded (see :mod:`watchbot_cfn.cli.cfnyaml`).
+  counted with every alias expanded (see :mod:`watchbot_cfn.sources.cfnyaml`).
 
 :func:`plain_data` also turns the parsed document into plain JSON data, the
 only kind a template can hold: TOML dates become ISO 8601 text, non-string

@@ -20,18 +20,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchbot_cfn.cli.awsclients import Aws, AwsError, aws_errors, error_code, error_message
-from watchbot_cfn.cli.changeset import (
+from watchbot_cfn.analysis.references import check_references
+from watchbot_cfn.aws.changeset import (
     ChangeSetResult,
     create_change_set,
     delete_change_set,
     format_change,
     wait_for_change_set,
 )
-from watchbot_cfn.cli.liveview import StatusLine
-from watchbot_cfn.cli.parameters import stack_parameters
-from watchbot_cfn.cli.references import check_references
-from watchbot_cfn.cli.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
+from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code, error_message
+from watchbot_cfn.aws.parameters import stack_parameters
+from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
+from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
            "template_source"]

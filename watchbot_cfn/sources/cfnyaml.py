@@ -7,7 +7,7 @@ and never emits YAML anchors (CloudFormation does not resolve them reliably).
 PyYAML is used instead of cfn-flip because it is already a dependency and
 cheaper to import.
 
-Reading is bounded (see :mod:`watchbot_cfn.cli.bounds`): collections nest at
+Reading is bounded (see :mod:`watchbot_cfn.sources.bounds`): collections nest at
 most ``MAX_DEPTH`` levels, checked while composing so PyYAML's recursive
 composer never goes deeper; and anchors and aliases, which are allowed (they
 keep repeated options short), are measured on the composed node graph before
@@ -28,7 +28,7 @@ import yaml
 from yaml import YAMLError
 
 from watchbot_cfn.cfn import SHORT_FORMS
-from watchbot_cfn.cli.bounds import MAX_DEPTH, MAX_SOURCE_BYTES, MAX_VALUES, depth_problem
+from watchbot_cfn.sources.bounds import MAX_DEPTH, MAX_SOURCE_BYTES, MAX_VALUES, depth_problem
 
 __all__ = ["YAMLError", "YAMLLimitError", "dump_yaml", "load_yaml"]
 

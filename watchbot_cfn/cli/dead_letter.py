@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack-name", "-s", required=True, metavar="NAME", help="the CloudFormation stack")
     parser.add_argument("--region", "-r", metavar="REGION",
                         help="the stack's region (default: AWS_REGION or the AWS configuration)")
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
     parser.add_argument("--prefix", "-p", metavar="PREFIX",
                         help="which system, when the stack holds several (asked for when left out)")
     parser.add_argument("--yes", "-y", action="store_true", help="purge without asking for confirmation")
@@ -85,17 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, interrupts: Any) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+    from watchbot_cfn.aws.clients import connect
+    from watchbot_cfn.aws.errors import AwsError, client_error_line
+    from watchbot_cfn.aws.stacks import PrefixNeeded, StackError, find_systems, pick_system
     from watchbot_cfn.ops.deadletter import DeadLetterTool, ToolError
     from watchbot_cfn.ops.logs import DEFAULT_LINES
     from watchbot_cfn.ops.prompt import Prompter
-    from watchbot_cfn.ops.stack import PrefixNeeded, StackError, choose_system, find_systems
 
     prompter = Prompter()
     try:
-        clients = Clients(args.region)
+        clients = connect(args.region, args.endpoint_url)
         systems = find_systems(clients.client("cloudformation"), args.stack_name)
         ask = (lambda found: _ask_system(prompter, found)) if prompter.interactive else None
-        system = choose_system(systems, args.prefix, ask)
+        system = pick_system(systems, args.prefix, ask)
         command = args.command or _ask_command(prompter)
         if command is None:
             return EXIT_OK
@@ -112,7 +116,7 @@ def _run(args: argparse.Namespace, interrupts: Any) -> int:
     except PrefixNeeded as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StackError, ToolError, _NoCommand) as error:
+    except (StackError, ToolError, AwsError, _NoCommand) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, _NoCommand) else EXIT_FAILED
     except NoRegionError:
@@ -122,10 +126,7 @@ def _run(args: argparse.Namespace, interrupts: Any) -> int:
         print(f"{PROG}: no AWS credentials found (environment, ~/.aws, or an instance role)", file=sys.stderr)
         return EXIT_FAILED
     except ClientError as error:
-        detail = error.response.get("Error", {})
-        operation = getattr(error, "operation_name", "AWS")
-        print(f"{PROG}: {operation}: {detail.get('Code', 'error')}: {detail.get('Message', error)}",
-              file=sys.stderr)
+        print(f"{PROG}: {client_error_line(error)}", file=sys.stderr)
         return EXIT_FAILED
     except BotoCoreError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
@@ -143,26 +144,6 @@ def _run(args: argparse.Namespace, interrupts: Any) -> int:
 
 class _NoCommand(Exception):
     pass
-
-
-class Clients:
-    """boto3 clients for one region, made on first use."""
-
-    def __init__(self, region: str | None) -> None:
-        import boto3
-
-        self.session = boto3.session.Session(region_name=region)
-        self._made: dict[tuple[str, int], Any] = {}
-
-    def client(self, service: str, attempts: int = 4) -> Any:
-        from botocore.config import Config
-
-        key = (service, attempts)
-        if key not in self._made:
-            config = Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=5,
-                            read_timeout=30)
-            self._made[key] = self.session.client(service, config=config)
-        return self._made[key]
 
 
 def _ask_system(prompter: Any, systems: list[Any]) -> Any:

@@ -14,12 +14,12 @@ import math
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
-from watchbot_cfn.cli.templatefile import load_template
+from watchbot_cfn.cli.arguments import TEMPLATE_OR_SOURCE_HELP, describe
 from watchbot_cfn.errors import WatchbotError
+from watchbot_cfn.sources.templatefile import load_template
 
-__all__ = ["add_parser", "load_template", "run"]
+__all__ = ["add_arguments", "load_template", "run"]
 
 HELP_EPILOG = """\
 trace: CSV lines minute,messages[,job_seconds] (header optional, # comments
@@ -33,15 +33,15 @@ Example: watchbot-cfn simulate examples/traces/queue-depth.toml --trace examples
 """
 
 
-def add_parser(commands: Any, source_help: str) -> None:
-    parser = commands.add_parser(
-        "simulate", help="replay a template's scaling against a trace of arriving messages",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    describe(
+        parser,
         description=textwrap.fill("Replay the scaling alarms and policies of a template (or of a SOURCE, "
                                   "rendered first) minute by minute against a trace of arriving messages, and "
                                   "print a chart of arrivals, backlog and tasks with a summary.", width=78),
         epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target_file", metavar="SOURCE_OR_TEMPLATE",
-                        help=source_help + "; or a rendered CloudFormation template (.json/.yaml)")
+                        help=TEMPLATE_OR_SOURCE_HELP)
     parser.add_argument("--trace", required=True, metavar="FILE", help="CSV of arrivals: minute,messages[,job_seconds]")
     parser.add_argument("--job-seconds", type=_positive_seconds, metavar="S",
                         help="duration of each job where the trace does not say (default: 60)")
@@ -59,7 +59,6 @@ def add_parser(commands: Any, source_help: str) -> None:
                         help="print only the figures: max_tasks, p95_wait_seconds, task_minutes, interrupted_jobs, "
                              "drained_minute")
     parser.add_argument("--png", metavar="FILE", help="also draw the chart to FILE (needs matplotlib)")
-    parser.set_defaults(handler=run)
 
 
 def _seconds(text: str) -> float:

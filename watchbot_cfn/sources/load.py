@@ -15,7 +15,7 @@ template rendered to stdout. Every failure raises :class:`SourceError` with one
 line that names the file, and the line and column when the parser knows them,
 so the CLI can print it without a traceback.
 
-Documents are read within the bounds of :mod:`watchbot_cfn.cli.bounds` (size,
+Documents are read within the bounds of :mod:`watchbot_cfn.sources.bounds` (size,
 nesting, number of values, YAML aliases) and become plain JSON data before any
 system is built. A document's systems are built one at a time and refused as
 soon as the stack would exceed CloudFormation's 500 resources, so even a source
@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from troposphere import Template
 
 from watchbot_cfn.cfn import KEYED_SECTIONS, MAX_DESCRIPTION_BYTES, SECTIONS
-from watchbot_cfn.cli.bounds import (
+from watchbot_cfn.errors import MergeConflictError, SourceError, WatchbotError, clip, excerpt
+from watchbot_cfn.sources.bounds import (
     MAX_SOURCE_BYTES,
     check_toml_keys,
     depth_problem,
@@ -47,8 +48,7 @@ from watchbot_cfn.cli.bounds import (
     read_source_text,
     size_problem,
 )
-from watchbot_cfn.cli.quotas import check_quotas, over_quota
-from watchbot_cfn.errors import MergeConflictError, SourceError, WatchbotError, clip, excerpt
+from watchbot_cfn.sources.quotas import check_quotas, over_quota
 
 if TYPE_CHECKING:
     from watchbot_cfn.assemble import WatchbotTemplate
@@ -139,7 +139,7 @@ def _parse(text: str, kind: str, origin: str) -> Any:
         except tomllib.TOMLDecodeError as error:
             raise SourceError(origin, _toml_problem(str(error))) from None
     if kind == "YAML":
-        from watchbot_cfn.cli.cfnyaml import YAMLError, load_yaml
+        from watchbot_cfn.sources.cfnyaml import YAMLError, load_yaml
 
         try:
             return load_yaml(text)
@@ -159,7 +159,7 @@ def _toml_problem(message: str) -> str:
 
 
 def _yaml_problem(error: Exception) -> str:
-    from watchbot_cfn.cli.cfnyaml import YAMLLimitError
+    from watchbot_cfn.sources.cfnyaml import YAMLLimitError
 
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]

@@ -1,0 +1,34 @@
+"""Arguments and help text several commands share, so each says them the same way."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["AWS_HELP", "SOURCE_HELP", "TEMPLATE_OR_SOURCE_HELP", "add_aws_arguments", "describe"]
+
+SOURCE_HELP = (
+    "a .toml, .yaml/.yml or .json file of options (one system, or a 'systems' list, plus your own "
+    "CloudFormation sections), a Python file (app.py or app.py:attr) or module:attr whose attribute is a "
+    "Template or a function returning one (default attribute: template)"
+)
+TEMPLATE_OR_SOURCE_HELP = SOURCE_HELP + "; or a rendered CloudFormation template (.json/.yaml)"
+
+AWS_HELP = ("Credentials and region come from the standard AWS chain (environment, AWS_PROFILE, config files, "
+            "instance roles); --endpoint-url or AWS_ENDPOINT_URL point at another endpoint, such as the one "
+            "`watchbot-cfn local` prints.")
+
+
+def describe(parser: argparse.ArgumentParser, description: str, epilog: str | None = None,
+             formatter_class: Any = None) -> None:
+    """Set a command's long help; the one-line help lives in the command table of ``cli.main``."""
+    parser.description = description
+    parser.epilog = epilog
+    if formatter_class is not None:
+        parser.formatter_class = formatter_class
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", "-r", metavar="REGION", help="AWS region (default: the configured one)")
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
