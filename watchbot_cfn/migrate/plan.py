@@ -40,6 +40,7 @@ class Plan:
     losses_before: list[Change] = field(default_factory=list)
     losses_after: list[Change] = field(default_factory=list)
     clashes: list[str] = field(default_factory=list)
+    service_id: str | None = None  # the render's ECS service, which post-checks wait on
 
     @property
     def nothing_to_adopt(self) -> bool:
@@ -85,7 +86,8 @@ def plan(data: dict[str, Any], origin: str, old_template: dict[str, Any], place:
     found = scope(old, pairing, built.options, set(render.get("Resources") or {}), set(render.get("Outputs") or {}))
     # A refused pairing leaves resources unpaired: what scope would say about them repeats the refusal.
     refusals = pairing.refusals or [Refusal(option, line) for option, line in found.refusals]
-    result = Plan(pairs=dict(pairing.pairs), dropped=found.dropped, notes=found.notes, refusals=refusals)
+    result = Plan(pairs=dict(pairing.pairs), dropped=found.dropped, notes=found.notes, refusals=refusals,
+                  service_id=built.names.service)
     adopted = dict(pairing.options)
     exports = [item for item in found.exports if item not in (data.get("exports") or [])]
     if exports:
