@@ -5,6 +5,13 @@ JSON), so import cost counts. Prints the median and p90 wall time and the peak
 resident memory per run (from ``wait4``'s rusage, in MiB), and exits 1 when a
 budget is exceeded.
 
+Machines differ, so the goal is a ratio measured in the same run: render against
+a process that only imports the troposphere and awacs modules render loads (its
+dependencies' floor), interleaved run by run; goal at most RATIO_GOAL. The
+``--help`` of ``watchbot-cfn`` and ``watchbot-dead-letter`` are timed too (goal
+HELP_GOAL_SECONDS each). Measure an installed copy (``pip install .``): an
+editable install adds its import hook to every process.
+
     python benchmarks/render.py                 # 20 runs of examples/minimal.toml
     python benchmarks/render.py --runs 50 --source examples/two-systems.toml
 """
@@ -12,6 +19,7 @@ budget is exceeded.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -23,15 +31,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 0.4
 BUDGET_MIB = 80.0
+RATIO_GOAL = 1.25
+HELP_GOAL_SECONDS = 0.15
 
 
-def command() -> list[str]:
+def command(script: str = "watchbot-cfn", module: str = "watchbot_cfn.cli.main") -> list[str]:
     """The console script next to this interpreter, else on PATH, else ``python -m``."""
-    beside = Path(sys.executable).with_name("watchbot-cfn")
+    beside = Path(sys.executable).with_name(script)
     if beside.exists():
         return [str(beside)]
-    found = shutil.which("watchbot-cfn")
-    return [found] if found else [sys.executable, "-m", "watchbot_cfn.cli.main"]
+    found = shutil.which(script)
+    return [found] if found else [sys.executable, "-m", module]
+
+
+def dependency_floor(source: str) -> list[str]:
+    """A process that imports exactly the troposphere and awacs modules rendering ``source`` loads."""
+    probe = ("import json, sys\n"
+             f"sys.argv = ['watchbot-cfn', 'render', {source!r}, '-o', {os.devnull!r}]\n"
+             "from watchbot_cfn.cli.main import main\n"
+             "main()\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
+    # -I: not this directory's sources, so the probe loads what the installed copy loads
+    output = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True,
+                            cwd=REPO).stdout
+    modules = json.loads(output.strip().splitlines()[-1])
+    return [sys.executable, "-I", "-c", "import " + ", ".join(modules)]
 
 
 def run_once(argv: list[str]) -> tuple[float, float]:
@@ -62,14 +86,31 @@ def main() -> int:
     args = parser.parse_args()
 
     argv = [*command(), "render", args.source]
+    floor = dependency_floor(args.source)
+    helps = {"watchbot-cfn --help": [*command(), "--help"],
+             "watchbot-dead-letter --help": [*command("watchbot-dead-letter", "watchbot_cfn.cli.dead_letter"),
+                                             "--help"]}
     for _ in range(args.warmup):
         run_once(argv)
-    samples = [run_once(argv) for _ in range(args.runs)]
+        run_once(floor)
+    samples, floors = [], []
+    help_times: dict[str, list[float]] = {name: [] for name in helps}
+    for _ in range(args.runs):  # interleaved, so a busy moment costs both sides alike
+        samples.append(run_once(argv))
+        floors.append(run_once(floor)[0])
+        for name, help_argv in helps.items():
+            help_times[name].append(run_once(help_argv)[0])
     times = [t for t, _ in samples]
     memory = [m for _, m in samples]
     median, p90, peak = statistics.median(times), percentile(times, 0.9), max(memory)
+    ratio = median / statistics.median(floors)
     print(f"{' '.join(argv[-3:])}: {args.runs} runs")
     print(f"  wall time  median {median:.3f} s   p90 {p90:.3f} s   (budget {BUDGET_SECONDS} s median)")
+    print(f"  importing its {len(floor[-1].split(','))} troposphere/awacs modules alone: median "
+          f"{statistics.median(floors):.3f} s")
+    print(f"  ratio      {ratio:.2f}   (goal at most {RATIO_GOAL})")
+    for name, values in help_times.items():
+        print(f"  {name:<28} median {statistics.median(values):.3f} s   (goal under {HELP_GOAL_SECONDS} s)")
     print(f"  peak RSS   median {statistics.median(memory):.1f} MiB   max {peak:.1f} MiB   "
           f"(budget {BUDGET_MIB:.0f} MiB)")
     over = median > BUDGET_SECONDS or peak > BUDGET_MIB

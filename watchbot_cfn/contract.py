@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -375,6 +374,8 @@ _HOSTNAME: list[str] = []
 
 def _hostname() -> str:
     if not _HOSTNAME:
+        import socket
+
         _HOSTNAME.append(socket.gethostname())
     return _HOSTNAME[0]
 

@@ -18,7 +18,6 @@ template.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -522,6 +521,8 @@ def _suggest(name: str) -> str:
     by_legacy = {s.legacy: s.name for s in _SPECS.values() if s.legacy}
     if name in by_legacy:
         return f"did you mean {by_legacy[name]!r}? (the original name {name!r} is now snake_case)"
+    import difflib
+
     close = difflib.get_close_matches(name, list(_SPECS), n=1)
     if close:
         return f"did you mean {close[0]!r}?"

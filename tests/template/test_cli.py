@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -243,6 +244,13 @@ def test_readme_quick_start_is_exactly_the_two_commands_ci_runs():
     ]
     ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
     assert "pip install -e '.[test]' && pytest" in ci_lines
+
+
+def test_readme_toml_example_is_the_minimal_example():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Describing a system", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert tomllib.loads(shown) == tomllib.loads((REPO / "examples" / "minimal.toml").read_text())
 
 
 def test_readme_python_example_runs(tmp_path):

@@ -217,11 +217,12 @@ def test_minimal_example_groups_and_key_edges():
     assert ("WatchbotTopic", "-->", "WatchbotQueue") in mermaid_edges  # its inline subscription
 
 
-def test_readme_shows_the_minimal_example_as_rendered():
-    readme = (REPO / "README.md").read_text()
-    blocks = re.findall(r"^```mermaid\n(.*?)^```", readme, re.M | re.S)
+def test_architecture_doc_shows_the_minimal_example_as_rendered():
+    doc = (REPO / "docs" / "architecture.md").read_text()
+    blocks = re.findall(r"^```mermaid\n(.*?)^```", doc, re.M | re.S)
     template = load_template(str(REPO / "examples" / "minimal.toml"))
-    assert to_mermaid(template) in blocks, "regenerate with: watchbot-cfn graph examples/minimal.toml"
+    assert to_mermaid(template) in blocks, \
+        "regenerate docs/architecture.md's diagram with: watchbot-cfn graph examples/minimal.toml"
 
 
 def test_graph_command_reads_a_rendered_template_too(tmp_path):

@@ -10,7 +10,6 @@ have no topic (options.py refuses ``webhook`` with ``fifo``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -144,4 +143,6 @@ def _role(options: Options, names: Names) -> Role:
 
 def _digest(method: Method) -> str:
     text = json.dumps(method.to_dict(), sort_keys=True, default=str)
+    import hashlib
+
     return hashlib.sha256(text.encode()).hexdigest()[:8].upper()

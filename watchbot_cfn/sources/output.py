@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     if not directory.is_dir():
         problem = "is not a directory" if directory.exists() else "does not exist"
         raise FileNotFoundError(errno.ENOENT, f"cannot write: directory {str(directory)!r} {problem}", str(path))
+    import tempfile
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
