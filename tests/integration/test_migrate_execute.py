@@ -136,3 +136,20 @@ def test_execute_takes_over_a_v10_stack_and_keeps_every_message_and_item(moto_se
     stack_status = moto_server.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     assert stack_status["StackStatus"] == "UPDATE_COMPLETE"
     assert not any(key.startswith("WatchbotServiceTotalMessagesLambda") for key in after)
+
+
+def test_from_stack_without_execute_prints_the_adoption_and_changes_nothing(moto_server, v10_stack, tmp_path):
+    stack = v10_stack["stack"]
+    cfn = moto_server.client("cloudformation")
+    before = cfn.get_template(StackName=stack)["TemplateBody"]
+    src = tmp_path / "stack.toml"
+    src.write_text(source("reduce"))
+    result = cli(moto_server, "migrate", str(src), "--from-stack", stack, "--region", REGION, "--endpoint-url",
+                 moto_server.endpoint)
+    assert result.returncode == 0, result.stderr
+    assert f'+resource_names = {{ topic = "{stack}-WatchbotTopic", progress_table = "{stack.lower()}-watchbot-' \
+           'progress" }' in result.stdout
+    assert "stateful resources replaced or deleted: 5 before, 0 after adoption" in result.stderr
+    assert src.read_text() == source("reduce")
+    assert cfn.get_template(StackName=stack)["TemplateBody"] == before
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"

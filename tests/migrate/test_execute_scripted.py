@@ -251,3 +251,18 @@ def test_a_service_that_never_settles_is_a_failed_post_check():
     problems = postchecks(aws, _live(aws), planned, planned.service_id, said.append, steady_timeout=0.0,
                           interval=1.0, sleep=slept.append)
     assert problems == [f"service {SERVICE_ARN} is not steady after 0 s: 0 of 2 running"]
+
+
+def test_a_fargate_source_without_subnets_gets_the_running_services(capsys):
+    from watchbot_cfn.cli.migrate import _fill_network
+
+    aws = ScriptedAws(v10("minimal"), [])
+    data = {k: v for k, v in tomllib.loads(source("minimal")).items() if k != "fargate_subnets"}
+    _fill_network(aws, _live(aws), data)
+    assert data["fargate_subnets"] == ["subnet-0aaaaaaaaaaaaaaaa"]
+    assert data["fargate_security_groups"] == ["sg-0bbbbbbbbbbbbbbbb"]
+    assert "pre-check: Fargate subnets subnet-0aaaaaaaaaaaaaaaa and security groups sg-0bbbbbbbbbbbbbbbb, read " \
+           "from the running service" in capsys.readouterr().err
+    given = tomllib.loads(source("minimal"))
+    _fill_network(aws, _live(aws), given)
+    assert given["fargate_subnets"] == ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]  # the source's win
