@@ -124,6 +124,10 @@ class ScriptedAws:
         policy = f'{{"Statement": [{{"Condition": {{"ArnEquals": {{"aws:SourceArn": "{TOPIC_ARN}"}}}}}}]}}'
         return {"Attributes": {"QueueArn": QUEUE_ARN, "Policy": policy}}
 
+    def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(f"publish_batch {TopicArn} {PublishBatchRequestEntries[0]['Message']}")
+        return {"Successful": [{"Id": "0", "MessageId": "m-1"}]}
+
     def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
         self.calls.append(f"describe_services {cluster}")
         return {"services": [{"runningCount": 2, "desiredCount": 2, "deployments": [{}],
@@ -145,11 +149,12 @@ def _live(aws: ScriptedAws) -> LiveStack:
     return LiveStack(STACK, aws.status, aws.template, dict(aws.physical), {f"{STACK}-topic": "Output"})
 
 
-def _migrate(aws: ScriptedAws, planned: Plan, template: dict[str, Any]) -> tuple[int, list[str], str]:
+def _migrate(aws: ScriptedAws, planned: Plan, template: dict[str, Any],
+             canary: str | None = None) -> tuple[int, list[str], str]:
     said: list[str] = []
     output = io.StringIO()
     code = run_migration(aws, _live(aws), planned, template, planned.service_id, StatusLine(output, live=False),
-                         said.append, poll_interval=0.0)
+                         said.append, poll_interval=0.0, canary=canary)
     return code, said, output.getvalue()
 
 
@@ -189,7 +194,7 @@ def test_a_clean_change_set_is_executed_and_every_check_is_said():
                _change("Remove", "WatchbotServiceTotalMessagesLambda18104231", "AWS::Lambda::Function"),
                _change("Add", "WatchbotService", "AWS::ECS::Service")]
     aws = ScriptedAws(v10("minimal"), changes, importers=("consumer-stack",))
-    code, said, printed = _migrate(aws, planned, template)
+    code, said, printed = _migrate(aws, planned, template, canary="hello")
     assert code == 0, said
     assert aws.calls[:2] == ["create_change_set", "execute_change_set"]
     assert said[0] == f"pre-check: stack {STACK} is UPDATE_COMPLETE"
@@ -201,6 +206,8 @@ def test_a_clean_change_set_is_executed_and_every_check_is_said():
     assert "post-check: the work queue's policy lets the topic send" in said
     assert f"post-check: service {SERVICE_ARN} is steady (2 running)" in said
     assert "UPDATE_COMPLETE" in printed
+    assert aws.calls[-1] == f"publish_batch {TOPIC_ARN} hello"
+    assert said[-1] == f"post-check: canary message m-1 sent to {TOPIC_ARN}; the new service's log group shows its job"
 
 
 @pytest.mark.parametrize(("arguments", "says"), [

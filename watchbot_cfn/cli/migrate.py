@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--execute", action="store_true",
                         help="with --from-stack: update the stack to the adopted source, with checks before and "
                              "after")
+    parser.add_argument("--canary", metavar="MESSAGE",
+                        help="with --execute: after the post-checks, send MESSAGE to the work topic (or FIFO "
+                             "queue), as `send` does, for the new service to run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     from watchbot_cfn.statusline import StatusLine
 
     template = render_document(result.document, args.source)
-    return run_migration(aws, live, result, template, result.service_id, StatusLine(sys.stdout), _say)
+    return run_migration(aws, live, result, template, result.service_id, StatusLine(sys.stdout), _say,
+                         canary=args.canary)
 
 
 def _fill_network(aws: Any, live: Any, data: dict[str, Any]) -> None:

@@ -105,8 +105,8 @@ def postchecks(aws: Any, before: LiveStack, plan: Plan, service_id: str | None, 
 
 
 def run_migration(aws: Any, live: LiveStack, plan: Plan, template: dict[str, Any], service_id: str | None,
-                  out: StatusLine, say: Say, poll_interval: float = 2.0) -> int:
-    """Pre-checks, change set, execute, post-checks; the exit code."""
+                  out: StatusLine, say: Say, poll_interval: float = 2.0, canary: str | None = None) -> int:
+    """Pre-checks, change set, execute, post-checks (and a canary message when asked); the exit code."""
     prechecks(aws, live, plan, template, say)
     cfn = aws.client("cloudformation")
     source = template_source(aws, live.name, template, None, out)
@@ -138,7 +138,26 @@ def run_migration(aws: Any, live: LiveStack, plan: Plan, template: dict[str, Any
     problems = postchecks(aws, live, plan, service_id, say, interval=poll_interval)
     for line in problems:
         say(f"post-check failed: {line}")
+    if canary is not None and not problems:
+        problems += send_canary(aws, read_stack(aws, live.name), plan, canary, say)
     return 1 if problems else 0
+
+
+def send_canary(aws: Any, live: LiveStack, plan: Plan, body: str, say: Say) -> list[str]:
+    """One message through ``send``'s path: to the topic, or to the FIFO queue when there is none."""
+    from watchbot_cfn.cli.send import Outgoing, send_messages
+
+    topic, queue = plan.pairs.get("topic"), plan.pairs.get("queue")
+    target = live.physical.get(topic or "") or live.physical.get(queue or "")
+    if not target:
+        return ["no topic or queue to send the canary message to"]
+    fifo = target == live.physical.get(queue or "") and not topic
+    sent, refused = send_messages(aws, target, fifo, [Outgoing("the canary message", body)], None,
+                                  "watchbot-cfn-migrate" if fifo else None)
+    if refused:
+        return [f"the canary message was not sent: {refused[0][1]}"]
+    say(f"post-check: canary message {sent[0]} sent to {target}; the new service's log group shows its job")
+    return []
 
 
 def _export_name(output: dict[str, Any], stack: str, region: str) -> Any:
