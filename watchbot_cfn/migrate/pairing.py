@@ -72,6 +72,8 @@ def target_of(value: Any) -> str | None:
 
 
 class _Pairer:
+    """One pairing run: the old template, the render and what has been claimed so far."""
+
     def __init__(self, old: OldStack, render: dict[str, Any], options: Options, names: Names,
                  place: StackPlace) -> None:
         self.old, self.options, self.names, self.place = old, options, names, place
@@ -113,8 +115,12 @@ class _Pairer:
         return found[0] if found else None
 
     def keep_name(self, role: str, old_id: str, render_id: str, prop: str, own_prefix: re.Pattern[str] | None,
-                  prefix_of: Any = None) -> bool:
-        """Adopt the old name (or its absence); False after a refusal naming ``prefix``."""
+                  lowercase: bool = False) -> bool:
+        """Adopt the old name (or its absence); False after a refusal.
+
+        A name that follows the construct's pattern (``own_prefix``) with another prefix than the source's is
+        refused naming ``prefix``: every other name of the system would differ too.
+        """
         old_name, new_name = self.old.name(old_id), self.render_name(render_id, prop)
         if old_name == new_name:
             return True
@@ -126,8 +132,8 @@ class _Pairer:
                                                          f"literal ({old_name}); set resource_names.{role}")
             return False
         match = own_prefix.fullmatch(old_name) if own_prefix else None
-        if match and (prefix_of or (lambda text: text))(match.group("prefix")) != \
-                (prefix_of or (lambda text: text))(self.options.prefix):
+        ours = self.options.prefix.lower() if lowercase else self.options.prefix
+        if match and match.group("prefix") != ours:
             self.result.refuse("prefix", f"cannot pair {_describe(self.old, old_id)} with the render's "
                                          f"{_WORDS[role]} {render_id} named {new_name}: set prefix = "
                                          f"\"{match.group('prefix')}\"")
@@ -231,7 +237,7 @@ class _Pairer:
         if chosen is None:
             return
         pattern = re.compile(re.escape(f"{self.place.stack_name}-{self.place.region}-") + r"(?P<prefix>[a-z0-9]+)")
-        if self.keep_name("log_group", chosen, render_id, "LogGroupName", pattern, prefix_of=str.lower):
+        if self.keep_name("log_group", chosen, render_id, "LogGroupName", pattern, lowercase=True):
             self.claim("log_group", chosen, render_id)
 
     def progress_table(self) -> None:
