@@ -124,9 +124,9 @@ class ScriptedAws:
         policy = f'{{"Statement": [{{"Condition": {{"ArnEquals": {{"aws:SourceArn": "{TOPIC_ARN}"}}}}}}]}}'
         return {"Attributes": {"QueueArn": QUEUE_ARN, "Policy": policy}}
 
-    def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append(f"publish_batch {TopicArn} {PublishBatchRequestEntries[0]['Message']}")
-        return {"Successful": [{"Id": "0", "MessageId": "m-1"}]}
+    def publish(self, TopicArn: str, Message: str) -> dict[str, Any]:
+        self.calls.append(f"publish {TopicArn} {Message}")
+        return {"MessageId": "m-1"}
 
     def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
         self.calls.append(f"describe_services {cluster}")
@@ -206,7 +206,7 @@ def test_a_clean_change_set_is_executed_and_every_check_is_said():
     assert "post-check: the work queue's policy lets the topic send" in said
     assert f"post-check: service {SERVICE_ARN} is steady (2 running)" in said
     assert "UPDATE_COMPLETE" in printed
-    assert aws.calls[-1] == f"publish_batch {TOPIC_ARN} hello"
+    assert aws.calls[-1] == f"publish {TOPIC_ARN} hello"
     assert said[-1] == f"post-check: canary message m-1 sent to {TOPIC_ARN}; the new service's log group shows its job"
 
 

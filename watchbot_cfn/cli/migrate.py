@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "after")
     parser.add_argument("--canary", metavar="MESSAGE",
                         help="with --execute: after the post-checks, send MESSAGE to the work topic (or FIFO "
-                             "queue), as `send` does, for the new service to run")
+                             "queue), as `send` would, for the new service to run")
 
 
 def run(args: argparse.Namespace) -> int:

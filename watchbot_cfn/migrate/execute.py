@@ -144,19 +144,24 @@ def run_migration(aws: Any, live: LiveStack, plan: Plan, template: dict[str, Any
 
 
 def send_canary(aws: Any, live: LiveStack, plan: Plan, body: str, say: Say) -> list[str]:
-    """One message through ``send``'s path: to the topic, or to the FIFO queue when there is none."""
-    from watchbot_cfn.cli.send import Outgoing, send_messages
+    """One message as ``send`` sends it: published to the topic, or to the FIFO queue when there is none."""
+    import uuid
 
     topic, queue = plan.pairs.get("topic"), plan.pairs.get("queue")
-    target = live.physical.get(topic or "") or live.physical.get(queue or "")
-    if not target:
+    if topic and live.physical.get(topic):
+        target = live.physical[topic]
+        with aws_errors(f"sending the canary message to {target}", aws.where()):
+            answer = aws.client("sns").publish(TopicArn=target, Message=body)
+    elif queue and live.physical.get(queue):
+        target = live.physical[queue]
+        with aws_errors(f"sending the canary message to {target}", aws.where()):
+            answer = aws.client("sqs").send_message(QueueUrl=target, MessageBody=body,
+                                                    MessageGroupId="watchbot-cfn-migrate",
+                                                    MessageDeduplicationId=uuid.uuid4().hex)
+    else:
         return ["no topic or queue to send the canary message to"]
-    fifo = target == live.physical.get(queue or "") and not topic
-    sent, refused = send_messages(aws, target, fifo, [Outgoing("the canary message", body)], None,
-                                  "watchbot-cfn-migrate" if fifo else None)
-    if refused:
-        return [f"the canary message was not sent: {refused[0][1]}"]
-    say(f"post-check: canary message {sent[0]} sent to {target}; the new service's log group shows its job")
+    say(f"post-check: canary message {answer.get('MessageId')} sent to {target}; the new service's log group "
+        "shows its job")
     return []
 
 
