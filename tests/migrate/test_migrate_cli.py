@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.migrate.variants import FIXTURES, source, v10, variant
+from tests.migrate.variants import FIXTURES, other_flags, source, v10, variant
 from watchbot_cfn.cli.main import main
 from watchbot_cfn.lint import lint
 from watchbot_cfn.migrate.checks import name_clashes, physical_names
@@ -29,11 +29,15 @@ CASES = [
     ("minimal", "Media-Pipeline", "eu-west-1", "Thumbs", "Thumbnailer", ""),
     ("reduce", "MapReduceStack", "ap-southeast-2", "WordCount", "Counter", "Team/"),
     ("fifo", "Orders-PROD", "us-west-2", "Orders", "OrderWorker", "Nested/Deeper/"),
+    ("reduce", "Flags-Stack", "eu-central-1", "Watchbot", "Worker", ""),  # other CDK feature flags too
 ]
 
 
 def _old(case: tuple[str, ...]) -> dict[str, Any]:
     name, stack, region, prefix, construct, parent = case
+    if stack == "Flags-Stack":
+        return other_flags(variant(name, stack=stack, region=region, prefix=prefix, construct=construct,
+                                   parent=parent))
     if (stack, prefix, construct) == ("my-stack", "Watchbot", "Watchbot"):
         return v10(name)
     return variant(name, stack=stack, region=region, prefix=prefix, construct=construct, parent=parent)

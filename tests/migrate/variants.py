@@ -84,3 +84,25 @@ def source(name: str, prefix: str = PREFIX) -> str:
     if name == "fifo":
         text += "fifo = true\n"
     return text
+
+
+def other_flags(template: dict[str, Any]) -> dict[str, Any]:
+    """``template`` as other CDK feature flags write it: property values differ, ids and names do not (README).
+
+    The queue policy loses its ``AWS: *`` statement, the service its deployment alarms, the queues say
+    SqsManagedSseEnabled, and the task role's policy gains a statement.
+    """
+    changed = json.loads(json.dumps(template))
+    for item in changed["Resources"].values():
+        properties = item.get("Properties", {})
+        if item["Type"] == "AWS::SQS::QueuePolicy":
+            statements = properties["PolicyDocument"]["Statement"]
+            properties["PolicyDocument"]["Statement"] = [s for s in statements if s.get("Principal") != {"AWS": "*"}]
+        elif item["Type"] == "AWS::ECS::Service":
+            properties.get("DeploymentConfiguration", {}).pop("Alarms", None)
+        elif item["Type"] == "AWS::SQS::Queue":
+            properties["SqsManagedSseEnabled"] = True
+        elif item["Type"] == "AWS::IAM::Policy":
+            properties["PolicyDocument"]["Statement"].append(
+                {"Action": "logs:CreateLogStream", "Effect": "Allow", "Resource": "*"})
+    return changed
