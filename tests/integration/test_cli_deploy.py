@@ -4,7 +4,7 @@ moto's CloudFormation computes change sets (Add/Modify/Remove, without
 Replacement details), executes them inside the ExecuteChangeSet call and
 never rolls back: a resource that fails makes that call answer with the
 resource's error. The rollback path of real CloudFormation (events ending in
-UPDATE_ROLLBACK_COMPLETE) is covered by tests/template/test_deployer.py.
+UPDATE_ROLLBACK_COMPLETE) is covered by tests/aws/test_deployer.py.
 """
 
 from __future__ import annotations

@@ -61,10 +61,15 @@ class Aws:
         return f"region {self.region}" + (f" at {self.endpoint_url}" if self.endpoint_url else "")
 
 
-def connect(region: str | None = None, endpoint_url: str | None = None, placeholder_credentials: bool = False) -> Aws:
-    """A session for ``region`` (or the configured one) and ``endpoint_url`` (or ``AWS_ENDPOINT_URL``).
+def connect(region: str | None = None, endpoint_url: str | None = None, profile: str | None = None,
+            placeholder_credentials: bool = False) -> Aws:
+    """A session as AWS's own CLI would make it, for every tool of this project.
 
-    ``placeholder_credentials`` never sends the user's own credentials (for an endpoint this tool started).
+    Region: ``region`` (``--region``), else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's
+    region in the AWS config file; a loopback endpoint needs none (:data:`LOCAL_REGION`). Endpoint:
+    ``endpoint_url`` (``--endpoint-url``), else ``AWS_ENDPOINT_URL``. Profile: ``profile`` (``--profile``),
+    else ``AWS_PROFILE``. A loopback endpoint needs no credentials either. ``placeholder_credentials`` never
+    sends the user's own credentials (for an endpoint this tool started).
     """
     import boto3
     import botocore.exceptions
@@ -72,13 +77,17 @@ def connect(region: str | None = None, endpoint_url: str | None = None, placehol
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     if endpoint and urlparse(endpoint).scheme not in ("http", "https"):
         raise AwsError(f"--endpoint-url: got {endpoint!r}; expected an http:// or https:// URL")
+    wanted_region = region or os.environ.get("AWS_REGION") or None
     try:
-        session = boto3.Session(region_name=region) if region else boto3.Session()
+        session = boto3.Session(profile_name=profile or None, region_name=wanted_region)
     except botocore.exceptions.ProfileNotFound as error:
-        raise AwsError(f"AWS profile: {error}") from None
+        name = profile or os.environ.get("AWS_PROFILE", "")
+        raise AwsError(f"--profile: no profile {name!r} in the AWS config and credentials files "
+                       f"({error})") from None
     resolved = session.region_name or (LOCAL_REGION if is_loopback(endpoint) else None)
     if not resolved:
-        raise AwsError("no AWS region: pass --region or set AWS_REGION (or a region in your AWS config)")
+        raise AwsError("no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION, or a region in "
+                       "your AWS config")
     if is_loopback(endpoint) and (placeholder_credentials or session.get_credentials() is None):
         session = boto3.Session(region_name=resolved, **PLACEHOLDER_CREDENTIALS)
     return Aws(session=session, region=resolved, endpoint_url=endpoint)

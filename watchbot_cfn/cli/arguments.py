@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["AWS_HELP", "SOURCE_HELP", "TEMPLATE_OR_SOURCE_HELP", "add_aws_arguments", "describe"]
+__all__ = ["AWS_HELP", "SOURCE_HELP", "TEMPLATE_OR_SOURCE_HELP", "add_aws_arguments", "connect_from", "describe"]
 
 SOURCE_HELP = (
     "a .toml, .yaml/.yml or .json file of options (one system, or a 'systems' list, plus your own "
@@ -14,9 +14,10 @@ SOURCE_HELP = (
 )
 TEMPLATE_OR_SOURCE_HELP = SOURCE_HELP + "; or a rendered CloudFormation template (.json/.yaml)"
 
-AWS_HELP = ("Credentials and region come from the standard AWS chain (environment, AWS_PROFILE, config files, "
-            "instance roles); --endpoint-url or AWS_ENDPOINT_URL point at another endpoint, such as the one "
-            "`watchbot-cfn local` prints.")
+AWS_HELP = ("AWS is reached as AWS's own CLI does: --region, else AWS_REGION, else AWS_DEFAULT_REGION, else the "
+            "profile's region; --profile, else AWS_PROFILE; credentials from the standard chain; --endpoint-url "
+            "or AWS_ENDPOINT_URL point at another endpoint, such as the one `watchbot-cfn local` prints (a "
+            "loopback endpoint needs no region or credentials).")
 
 
 def describe(parser: argparse.ArgumentParser, description: str, epilog: str | None = None,
@@ -29,6 +30,15 @@ def describe(parser: argparse.ArgumentParser, description: str, epilog: str | No
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--region", "-r", metavar="REGION", help="AWS region (default: the configured one)")
+    parser.add_argument("--region", "-r", metavar="REGION",
+                        help="AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's)")
     parser.add_argument("--endpoint-url", metavar="URL",
                         help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
+    parser.add_argument("--profile", metavar="NAME", help="AWS profile to use (default: $AWS_PROFILE)")
+
+
+def connect_from(args: argparse.Namespace) -> Any:
+    """The AWS session the command line asks for (``watchbot_cfn.aws.clients.connect``)."""
+    from watchbot_cfn.aws.clients import connect
+
+    return connect(args.region, args.endpoint_url, getattr(args, "profile", None))

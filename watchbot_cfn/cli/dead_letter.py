@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from watchbot_cfn.cli.arguments import AWS_HELP, add_aws_arguments
+
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 PROG = "watchbot-dead-letter"
@@ -39,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Print, return, purge or triage the dead messages of a Watchbot system. The queues and "
                     "the log group are found from the stack's own resources, so stacks built by the original "
-                    "Watchbot work too. Credentials, region and AWS_ENDPOINT_URL come from the standard AWS "
-                    "configuration.",
+                    "Watchbot and Watchbot 10 work too. " + AWS_HELP,
         epilog="Commands: " + "; ".join(f"{name}: {text}" for name, text in COMMANDS.items())
                + ". Without a command, asks which. Exit codes: 0 done, 1 error or messages left unsettled, "
                  "2 usage, 130 interrupted (nothing is lost: held messages are made visible again). "
@@ -49,10 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("command", nargs="?", choices=list(COMMANDS), metavar="COMMAND",
                         help="triage, print, return or purge (asked for when left out)")
     parser.add_argument("--stack-name", "-s", required=True, metavar="NAME", help="the CloudFormation stack")
-    parser.add_argument("--region", "-r", metavar="REGION",
-                        help="the stack's region (default: AWS_REGION or the AWS configuration)")
-    parser.add_argument("--endpoint-url", metavar="URL",
-                        help="send every AWS call to URL instead of AWS (default: $AWS_ENDPOINT_URL)")
+    add_aws_arguments(parser)
     parser.add_argument("--prefix", "-p", metavar="PREFIX",
                         help="which system, when the stack holds several (asked for when left out)")
     parser.add_argument("--yes", "-y", action="store_true", help="purge without asking for confirmation")
@@ -87,16 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, interrupts: Any) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    from watchbot_cfn.aws.clients import connect
     from watchbot_cfn.aws.errors import AwsError, client_error_line
     from watchbot_cfn.aws.stacks import PrefixNeeded, StackError, find_systems, pick_system
+    from watchbot_cfn.cli.arguments import connect_from
     from watchbot_cfn.ops.deadletter import DeadLetterTool, ToolError
     from watchbot_cfn.ops.logs import DEFAULT_LINES
     from watchbot_cfn.ops.prompt import Prompter
 
     prompter = Prompter()
     try:
-        clients = connect(args.region, args.endpoint_url)
+        clients = connect_from(args)
         systems = find_systems(clients.client("cloudformation"), args.stack_name)
         ask = (lambda found: _ask_system(prompter, found)) if prompter.interactive else None
         system = pick_system(systems, args.prefix, ask)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from watchbot_cfn.cli.arguments import AWS_HELP, SOURCE_HELP, add_aws_arguments, describe
+from watchbot_cfn.cli.arguments import AWS_HELP, SOURCE_HELP, add_aws_arguments, connect_from, describe
 
 __all__ = ["add_arguments", "run"]
 
@@ -34,7 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.aws.clients import connect
     from watchbot_cfn.aws.deployer import DeployRequest, deploy
     from watchbot_cfn.aws.parameters import parse_assignments
     from watchbot_cfn.sources.load import load_source
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     parameters = parse_assignments(args.parameter)
     template = ordered_dict(load_source(args.source))
-    aws = connect(args.region, args.endpoint_url)
+    aws = connect_from(args)
     out = StatusLine(sys.stdout)
     request = DeployRequest(stack_name=args.stack_name, template=template, parameters=parameters,
                             yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.cli.arguments import AWS_HELP, add_aws_arguments, describe
+from watchbot_cfn.cli.arguments import AWS_HELP, add_aws_arguments, connect_from, describe
 from watchbot_cfn.errors import WatchbotError
 
 __all__ = ["add_arguments", "read_messages", "run", "send_messages"]
@@ -87,13 +87,13 @@ def _lines(stream: Iterable[str], where: str) -> Iterator[Outgoing]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from watchbot_cfn.aws.clients import aws_errors, connect
+    from watchbot_cfn.aws.clients import aws_errors
     from watchbot_cfn.aws.stacks import find_systems, pick_system
 
     messages = read_messages(list(args.messages), args.file, sys.stdin)
     if not messages:
         raise SendError("no messages: the input holds only blank lines")
-    aws = connect(args.region, args.endpoint_url)
+    aws = connect_from(args)
     with aws_errors(f"stack {args.stack_name}", aws.where()):
         systems = find_systems(aws.client("cloudformation"), args.stack_name)
     system = pick_system(systems, args.prefix)
