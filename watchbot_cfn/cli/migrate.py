@@ -18,7 +18,7 @@ import json
 import sys
 from typing import Any
 
-from watchbot_cfn.cli.arguments import AWS_HELP, describe
+from watchbot_cfn.cli.arguments import AWS_HELP, add_aws_arguments, connect_from, describe
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -44,11 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     old.add_argument("--template", metavar="OLD", help="the stack's current template (.json/.yaml)")
     old.add_argument("--from-stack", metavar="NAME", help="read the template of the deployed stack NAME")
     parser.add_argument("--stack-name", help="with --template: the stack's name (resolves AWS::StackName)")
-    parser.add_argument("--region", "-r", help="the stack's region (resolves AWS::Region; with --from-stack, "
-                                               "default: the configured one)")
+    add_aws_arguments(parser)  # --region: also the stack's region, which resolves AWS::Region
     parser.add_argument("--account", help="the stack's account id (resolves AWS::AccountId; with --from-stack, "
                                           "read from the stack)")
-    parser.add_argument("--endpoint-url", metavar="URL", help="with --from-stack: send every AWS call to URL")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write the adopted source to FILE (may be SOURCE itself) instead of printing a diff")
     parser.add_argument("--json", action="store_true", help="print the adoption options as JSON instead")
@@ -71,10 +69,9 @@ def run(args: argparse.Namespace) -> int:
     aws: Any = None
     live: Any = None
     if args.from_stack:
-        from watchbot_cfn.aws.clients import connect
         from watchbot_cfn.migrate.live import read_stack
 
-        aws = connect(args.region, args.endpoint_url)
+        aws = connect_from(args)
         live = read_stack(aws, args.from_stack)
         old = live.template
         place = StackPlace(args.from_stack, aws.region, args.account or live.account)
