@@ -195,3 +195,35 @@ def test_a_generated_name_stack_keeps_its_generated_names_and_the_user_resources
     # the user's VPC hard-codes the zones CDK synthesised (W3010), as it did before: the rest is clean
     findings = [str(f) for f in lint(rendered) if f.level != "informational"]
     assert [f for f in findings if "W3010 at Resources/Vpc" not in f] == []
+
+
+@pytest.mark.parametrize("custom", ["team-worker-logs", "my-stack-us-east-1-custom"])
+def test_a_custom_log_group_name_and_retention_are_kept(tmp_path, capsys, custom):
+    old = v10("minimal")
+    group = old["Resources"]["WatchbotLogGroup"]["Properties"]
+    group["LogGroupName"], group["RetentionInDays"] = custom, 365  # v10's logGroupName, logGroupRetentionDays
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old))
+    src = tmp_path / "stack.toml"
+    src.write_text(source("minimal"))
+    argv = ["--stack-name", "my-stack", "--region", "us-east-1"]
+    code, _, err = _run(capsys, "migrate", str(src), "--template", str(old_path), *argv, "-o", str(src))
+    assert code == 0, err
+    data, _ = load_source(str(src))
+    assert data["resource_names"]["log_group"] == custom
+    assert data["log_retention_days"] == 365  # 14 would delete the older logs
+    code, out, err = _run(capsys, "diff", str(old_path), str(src), "--fail-on-replace", *argv)
+    assert code == 0 and _stateful_losses(err) == 0, out
+
+
+def test_a_retention_the_source_sets_is_not_overridden(tmp_path, capsys):
+    old = v10("minimal")
+    old["Resources"]["WatchbotLogGroup"]["Properties"]["RetentionInDays"] = 365
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old))
+    src = tmp_path / "stack.toml"
+    src.write_text(source("minimal") + "log_retention_days = 30\n")
+    code, _, err = _run(capsys, "migrate", str(src), "--template", str(old_path), "--stack-name", "my-stack",
+                        "--region", "us-east-1", "-o", str(src))
+    assert code == 0, err
+    assert load_source(str(src))[0]["log_retention_days"] == 30

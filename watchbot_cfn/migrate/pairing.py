@@ -19,7 +19,7 @@ from typing import Any
 from watchbot_cfn.migrate.oldstack import OldStack
 from watchbot_cfn.migrate.pseudo import StackPlace, resolve
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options
+from watchbot_cfn.options import LOG_RETENTION_DAYS, Options
 
 __all__ = ["Pairing", "Refusal", "pair", "target_of"]
 
@@ -75,13 +75,16 @@ class _Pairer:
     """One pairing run: the old template, the render and what has been claimed so far."""
 
     def __init__(self, old: OldStack, render: dict[str, Any], options: Options, names: Names,
-                 place: StackPlace) -> None:
-        self.old, self.options, self.names, self.place = old, options, names, place
+                 place: StackPlace, given: frozenset[str] = frozenset()) -> None:
+        self.old, self.options, self.names, self.place, self.given = old, options, names, place, given
         self.render = {key: resolve(item, place) for key, item in (render.get("Resources") or {}).items()}
         self.result = Pairing()
         self.claimed: set[str] = set()
 
     # -- helpers -------------------------------------------------------
+    def source_sets(self, option: str) -> bool:
+        return option in self.given
+
     def render_name(self, logical_id: str, prop: str) -> Any:
         return (self.render.get(logical_id, {}).get("Properties") or {}).get(prop)
 
@@ -236,9 +239,16 @@ class _Pairer:
                                                if key in written or self.old.name(key) in written], render_id)
         if chosen is None:
             return
-        pattern = re.compile(re.escape(f"{self.place.stack_name}-{self.place.region}-") + r"(?P<prefix>[a-z0-9]+)")
+        # v10 takes any logGroupName: once the queues paired, the prefix is right and another name is kept.
+        pattern = None if "queue" in self.result.pairs else re.compile(
+            re.escape(f"{self.place.stack_name}-{self.place.region}-") + r"(?P<prefix>[a-z0-9]+)")
         if self.keep_name("log_group", chosen, render_id, "LogGroupName", pattern, lowercase=True):
             self.claim("log_group", chosen, render_id)
+            # A shorter retention would delete the oldest logs: keep the stack's unless the source sets one.
+            days = self.old.properties(chosen).get("RetentionInDays")
+            if str(days).isdigit() and int(str(days)) != self.options.log_retention_days \
+                    and int(str(days)) in LOG_RETENTION_DAYS and not self.source_sets("log_retention_days"):
+                self.result.adopt("log_retention_days", None, int(str(days)))
 
     def progress_table(self) -> None:
         tables = self.unclaimed(TABLE)
@@ -259,19 +269,21 @@ class _Pairer:
         if self.keep_name("progress_table", chosen, render_id, "TableName", None):
             self.claim("progress_table", chosen, render_id)
             throughput = self.old.properties(chosen).get("ProvisionedThroughput")
-            if isinstance(throughput, dict) and self.options.read_capacity_units is None:
+            if isinstance(throughput, dict) and not self.source_sets("read_capacity_units"):
                 read, write = throughput.get("ReadCapacityUnits"), throughput.get("WriteCapacityUnits")
                 if str(read).isdigit() and str(write).isdigit():
                     self.result.adopt("read_capacity_units", None, int(str(read)))
                     self.result.adopt("write_capacity_units", None, int(str(write)))
 
 
-def pair(old: OldStack, render: dict[str, Any], options: Options, names: Names, place: StackPlace) -> Pairing:
+def pair(old: OldStack, render: dict[str, Any], options: Options, names: Names, place: StackPlace,
+         given: frozenset[str] = frozenset()) -> Pairing:
     """Pair the old template's stateful resources with the render's roles.
 
     Stops at the first refusal: the later ones would mostly repeat it (a wrong prefix misnames every resource).
+    ``given`` names the options the source sets itself, which pairing never overrides.
     """
-    pairer = _Pairer(old, render, options, names, place)
+    pairer = _Pairer(old, render, options, names, place, given)
     steps = [pairer.queues, pairer.queue_policy, pairer.topic, pairer.log_group, pairer.progress_table]
     for step in steps:
         step()

@@ -18,11 +18,8 @@ from watchbot_cfn.migrate.pseudo import StackPlace, resolved_template
 from watchbot_cfn.migrate.scope import scope
 from watchbot_cfn.templatediff import STATEFUL_TYPES, Change
 
-__all__ = ["ADOPTION_KEYS", "Plan", "plan"]
+__all__ = ["Plan", "plan"]
 
-#: Options migrate writes (merged with what the source already says).
-ADOPTION_KEYS = ("logical_ids", "resource_names", "generated_names", "topic_subscription", "exports",
-                 "read_capacity_units", "write_capacity_units")
 SYSTEMS_KEY = "systems"
 
 
@@ -82,7 +79,7 @@ def plan(data: dict[str, Any], origin: str, old_template: dict[str, Any], place:
     built = _render(data, origin)
     render = built.to_dict()
     old = OldStack(old_template, place)
-    pairing = pair(old, render, built.options, built.names, place)
+    pairing = pair(old, render, built.options, built.names, place, frozenset(data))
     found = scope(old, pairing, built.options, set(render.get("Resources") or {}), set(render.get("Outputs") or {}))
     # A refused pairing leaves resources unpaired: what scope would say about them repeats the refusal.
     refusals = pairing.refusals or [Refusal(option, line) for option, line in found.refusals]
