@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.migrate.variants import source, v10
+from tests.migrate.variants import FIXTURES, source, v10
 from watchbot_cfn.cli.main import main
 from watchbot_cfn.migrate.adopted import adopted_document, adopted_text, toml_value
 from watchbot_cfn.migrate.loading import render_document
@@ -144,3 +144,18 @@ def test_diff_refuses_an_account_without_a_stack_name(tmp_path, capsys):
     old.write_text(json.dumps(v10("minimal")))
     assert main(["diff", str(old), str(old), "--account", "123456789012"]) == 1
     assert "--account resolves AWS::AccountId only together with --stack-name" in capsys.readouterr().err
+
+
+def test_a_watchbot_9_users_resource_that_refers_to_an_id_the_render_keeps_stays():
+    old = json.loads((FIXTURES / "watchbot-v9" / "minimal.template.json").read_text())
+    old["Resources"]["BacklogAlarm"] = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS",
+                       "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1000,
+                       "ComparisonOperator": "GreaterThanThreshold",
+                       "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WatchbotQueue", "QueueName"]}}]}}
+    data = tomllib.loads((FIXTURES.parent.parent / "examples" / "minimal.toml").read_text())
+    result = plan(data, "stack.toml", old, StackPlace("my-stack", "us-east-1"), render_document)
+    assert result.safe
+    assert result.kept == ["BacklogAlarm"]
+    assert result.notes == []

@@ -103,7 +103,7 @@ def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str
         found.dropped.append(f"{BOOTSTRAP_PARAMETER} (parameter)")
     if BOOTSTRAP_RULE in (old.raw.get("Rules") or {}):
         found.dropped.append(f"{BOOTSTRAP_RULE} (rule)")
-    blocked = dropped | parameters
+    blocked = (dropped - render_ids) | parameters  # the render has resources of the ids it keeps
     changed = True
     while changed:  # a user resource that refers to one that cannot stay cannot stay either
         changed = False
@@ -114,7 +114,7 @@ def scope(old: OldStack, pairing: Pairing, options: Options, render_ids: set[str
                 changed = True
     for key in raw_resources:
         if key in blocked and key not in dropped:
-            missing = sorted(references(raw_resources[key]) & (dropped | parameters))
+            missing = sorted(references(raw_resources[key]) & ((dropped - render_ids) | parameters))
             why = f"refers to {', '.join(missing)}" if missing else "refers to a resource that cannot stay"
             found.notes.append(f"{key} ({raw_resources[key].get('Type')}) is yours and {why}, which the adopted "
                                "source does not have: add it to the source's Resources pointing at the render's "
