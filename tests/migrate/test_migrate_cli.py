@@ -227,3 +227,22 @@ def test_a_retention_the_source_sets_is_not_overridden(tmp_path, capsys):
                         "--region", "us-east-1", "-o", str(src))
     assert code == 0, err
     assert load_source(str(src))[0]["log_retention_days"] == 30
+
+
+@pytest.mark.parametrize("name", ["minimal", "reduce", "fifo"])
+def test_every_single_system_watchbot_9_template_has_nothing_to_adopt(tmp_path, capsys, name):
+    from watchbot_cfn.options import option_specs
+
+    snake = {spec.legacy: spec.name for spec in option_specs() if spec.legacy}
+    given = json.loads((FIXTURES / "watchbot-v9" / f"{name}.options.json").read_text())
+    document = {snake[key]: value for key, value in given["options"].items()}
+    document.update(given["extra"] or {})
+    src = tmp_path / "stack.json"
+    src.write_text(json.dumps(document))
+    code, out, err = _run(capsys, "migrate", str(src), "--template",
+                          str(FIXTURES / "watchbot-v9" / f"{name}.template.json"), "--stack-name", "my-stack",
+                          "--region", "us-east-1")
+    assert code == 0, err
+    assert "nothing to adopt" in err
+    assert out == ""
+    assert "stateful resources replaced or deleted: 0 before, 0 after adoption" in err

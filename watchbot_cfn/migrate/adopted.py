@@ -34,6 +34,8 @@ def adopted_document(data: dict[str, Any], options: dict[str, Any], resources: d
 
 def adopted_text(path: str, original: str, data: dict[str, Any], document: dict[str, Any]) -> str:
     """The source text that parses to ``document``, in the source's own format."""
+    if document == data:
+        return original  # nothing to adopt: the source stays exactly as written
     suffix = Path(path).suffix.lower()
     if suffix == ".json":
         return json.dumps(document, indent=2) + "\n"
