@@ -26,6 +26,7 @@ EXIT_USAGE = 2  # argparse's own code for bad arguments
 #: Every command: name -> (front-end module, one-line help). A module exposes ``add_arguments(parser)`` and
 #: ``run(args) -> int``, and is imported only when its command runs (``--help`` imports none of them).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "write a starting point: a commented source, a worker and a Dockerfile"),
     "render": ("render", "render a source to a CloudFormation template"),
     "lint": ("lint", "lint a template or source with cfn-lint"),
     "options": ("options", "list every option with its default and description"),
