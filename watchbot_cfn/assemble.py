@@ -103,7 +103,7 @@ class WatchbotTemplate(Template):
 def template(**options: Any) -> WatchbotTemplate:
     """Build every resource of one Watchbot system; raises OptionsError before building anything."""
     validated = Options.build(**options)
-    names = Names(validated.prefix, fifo=validated.fifo)
+    names = Names.of(validated)
     built = WatchbotTemplate()
     built.set_version("2010-09-09")
     built.set_description(f"Watchbot system {validated.prefix} for {validated.service} (watchbot-cfn {__version__})")

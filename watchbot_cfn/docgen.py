@@ -23,6 +23,7 @@ GROUP_TITLES = {
     "reduce": "Reduce mode (progress table)",
     "webhook": "Webhook",
     "encryption": "Encryption and access",
+    "adoption": "Adopting an existing stack",
 }
 
 

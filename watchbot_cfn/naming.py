@@ -8,41 +8,80 @@ names, which are ``Fn::Sub`` objects, import it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from troposphere import Sub
+
+    from watchbot_cfn.options import Options
 
 __all__ = ["Names"]
 
 
 @dataclass(frozen=True)
 class Names:
-    """Every logical id a Watchbot system uses; all start with the prefix."""
+    """Every logical id a Watchbot system uses; all start with the prefix, except those an adopted stack keeps.
+
+    ``kept_ids`` (role -> logical id) and ``kept_names`` (role -> name text, or None when CloudFormation generates
+    the name) come from the adoption options, so a system that took over an existing stack keeps its resources.
+    """
 
     prefix: str
     fifo: bool = False
+    kept_ids: tuple[tuple[str, str], ...] = ()
+    kept_names: tuple[tuple[str, str | None], ...] = ()
+
+    @classmethod
+    def of(cls, options: Options) -> Names:
+        """The names of a validated system, adoption options included."""
+        kept_names: dict[str, str | None] = dict(options.resource_names)
+        kept_names.update((role, None) for role in options.generated_names)
+        return cls(options.prefix, fifo=options.fifo, kept_ids=tuple(sorted(options.logical_ids.items())),
+                   kept_names=tuple(sorted(kept_names.items())))
 
     def id(self, suffix: str) -> str:
         return f"{self.prefix}{suffix}"
 
+    def _kept_id(self, role: str, suffix: str) -> str:
+        return dict(self.kept_ids).get(role) or self.id(suffix)
+
+    def _named(self, role: str, derived: Any) -> Any:
+        """The kept name (Fn::Sub when it names a pseudo parameter), None when generated, else ``derived``."""
+        kept: Mapping[str, str | None] = dict(self.kept_names)
+        if role not in kept:
+            return derived
+        text = kept[role]
+        if text is None:
+            return None
+        return _sub(text) if "${" in text else text
+
+    def is_generated(self, role: str) -> bool:
+        """Whether CloudFormation names the resource of ``role`` (no name in the template)."""
+        return dict(self.kept_names).get(role, "") is None
+
     # -- queue and topic
     @property
     def queue(self) -> str:
-        return self.id("Queue")
+        return self._kept_id("queue", "Queue")
 
     @property
     def dead_letter_queue(self) -> str:
-        return self.id("DeadLetterQueue")
+        return self._kept_id("dead_letter_queue", "DeadLetterQueue")
 
     @property
     def queue_policy(self) -> str:
-        return self.id("QueuePolicy")
+        return self._kept_id("queue_policy", "QueuePolicy")
 
     @property
     def topic(self) -> str:
-        return self.id("Topic")
+        return self._kept_id("topic", "Topic")
+
+    @property
+    def subscription(self) -> str:
+        """The work queue's subscription to the topic, when it is a resource of its own."""
+        return self._kept_id("subscription", "TopicSubscription")
 
     @property
     def notification_topic(self) -> str:
@@ -63,7 +102,7 @@ class Names:
     # -- task and service
     @property
     def log_group(self) -> str:
-        return self.id("LogGroup")
+        return self._kept_id("log_group", "LogGroup")
 
     @property
     def task_role(self) -> str:
@@ -120,7 +159,7 @@ class Names:
     # -- reduce mode and webhook
     @property
     def progress_table(self) -> str:
-        return self.id("ProgressTable")
+        return self._kept_id("progress_table", "ProgressTable")
 
     @property
     def progress_table_policy(self) -> str:
@@ -156,23 +195,29 @@ class Names:
         return _sub(f"${{AWS::StackName}}-{self.prefix}{suffix}")
 
     @property
-    def queue_name(self) -> Sub:
-        return self.physical("Queue.fifo" if self.fifo else "Queue")
+    def queue_name(self) -> Any:
+        return self._named("queue", self.physical("Queue.fifo" if self.fifo else "Queue"))
 
     @property
-    def dead_letter_queue_name(self) -> Sub:
-        return self.physical("DeadLetterQueue.fifo" if self.fifo else "DeadLetterQueue")
+    def dead_letter_queue_name(self) -> Any:
+        return self._named("dead_letter_queue",
+                           self.physical("DeadLetterQueue.fifo" if self.fifo else "DeadLetterQueue"))
 
     @property
-    def log_group_name(self) -> Sub:
+    def topic_name(self) -> Any:
+        """None (CloudFormation names the topic) unless an adopted stack's name is kept."""
+        return self._named("topic", None)
+
+    @property
+    def log_group_name(self) -> Any:
         """``<stack>-<region>-<prefix in lowercase>``, as the original named it: a new name would replace the
         log group, and its logs with it."""
-        return _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}")
+        return self._named("log_group", _sub(f"${{AWS::StackName}}-${{AWS::Region}}-{self.prefix.lower()}"))
 
     @property
-    def progress_table_name(self) -> Sub:
+    def progress_table_name(self) -> Any:
         """``<stack>-<prefix>-progress``, as the original and its progress clients name it."""
-        return _sub(f"${{AWS::StackName}}-{self.prefix}-progress")
+        return self._named("progress_table", _sub(f"${{AWS::StackName}}-{self.prefix}-progress"))
 
     @property
     def dashboard_name(self) -> Sub:

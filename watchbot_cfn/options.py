@@ -46,8 +46,8 @@ from watchbot_cfn.constraints import (
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import Verbatim, as_cfn, is_intrinsic
 
-__all__ = ["ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "FARGATE_ONLY", "AlarmOptions", "OptionSpec", "Options",
-           "option_specs", "spec"]
+__all__ = ["ADOPTABLE_ROLES", "ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "EXPORT_VALUES", "FARGATE_ONLY", "NAMED_ROLES",
+           "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs", "spec"]
 
 REQUIRED: Any = dataclasses.MISSING
 
@@ -146,6 +146,24 @@ STRATEGY = ListOf(Record((("capacity_provider", Text()), ("weight", Int(0, 1000)
                          what="an object with capacity_provider, and optional weight (0 to 1,000) and base "
                               "(0 to 100,000)"))
 #: ECS limits of the container health check, in seconds (retries: a count).
+#: Roles of the stateful resources whose logical id a system may keep (``logical_ids``).
+ADOPTABLE_ROLES = ("queue", "dead_letter_queue", "queue_policy", "topic", "subscription", "log_group",
+                   "progress_table")
+#: Roles of the resources that carry a physical name (``resource_names``, ``generated_names``).
+NAMED_ROLES = ("queue", "dead_letter_queue", "topic", "log_group", "progress_table")
+SUBSCRIPTION_FORMS = ("inline", "resource")
+#: What ``exports`` may export.
+EXPORT_VALUES = ("topic", "queue_url", "queue_arn", "queue_name", "dead_letter_queue_url", "dead_letter_queue_arn",
+                 "dead_letter_queue_name", "log_group", "progress_table")
+LOGICAL_ID = Text(r"[A-Za-z0-9]{1,255}", "a logical id: 1 to 255 letters and digits")
+LOGICAL_IDS = Record(tuple((role, LOGICAL_ID) for role in ADOPTABLE_ROLES),
+                     what=f"an object whose keys are some of {', '.join(ADOPTABLE_ROLES)} and whose values are "
+                          "logical ids (letters and digits)")
+RESOURCE_NAMES = Record(tuple((role, Text()) for role in NAMED_ROLES),
+                        what=f"an object whose keys are some of {', '.join(NAMED_ROLES)} and whose values are names")
+EXPORTS = ListOf(Record((("name", Text()), ("value", Choice(EXPORT_VALUES)), ("output", LOGICAL_ID)),
+                        required=("name", "value"),
+                        what="an object with name, value and optional output (a logical id)"))
 HEALTH_CHECK = Record((("command", CommandList()), ("interval", Int(5, 300)), ("timeout", Int(2, 60)),
                        ("retries", Int(1, 10)), ("start_period", Int(0, 300))), required=("command",),
                       what="an object with command (list of strings) and optional interval, timeout, retries, "
@@ -352,6 +370,32 @@ class Options:
                                     "rules). The topic policy names them: it replaces SNS's default policy, so "
                                     "add none of your own.", [], accepts=ListOf(SERVICE_PRINCIPAL),
                                     group="encryption")
+
+    # -- adoption: keep what an existing stack has (docs/upgrading.md; ``watchbot-cfn migrate`` writes these)
+    logical_ids: dict = option("Logical ids to keep for the stateful resources (queue, dead_letter_queue, "
+                               "queue_policy, topic, subscription, log_group, progress_table), as an existing "
+                               "stack has them: CloudFormation replaces a resource whose logical id changes, and "
+                               "with it the messages, logs or items it holds.", {}, accepts=LOGICAL_IDS,
+                               group="adoption")
+    resource_names: dict = option("Physical names to keep (queue, dead_letter_queue, topic, log_group, "
+                                  "progress_table) instead of the derived ones; a name is create-only, so a new "
+                                  "one replaces the resource. ${AWS::StackName}, ${AWS::Region} and "
+                                  "${AWS::AccountId} may appear (Fn::Sub).", {}, accepts=RESOURCE_NAMES,
+                                  group="adoption")
+    generated_names: list = option("Resources whose name CloudFormation generated in an existing stack (queue, "
+                                   "dead_letter_queue, topic, log_group, progress_table): no name is set for them, "
+                                   "which keeps them. A generated work queue name also drops the dead-letter "
+                                   "queue's redrive-allow policy, which spells that name.", [],
+                                   accepts=ListOf(Choice(NAMED_ROLES)), group="adoption")
+    topic_subscription: str = option("How the work queue is subscribed to the topic: 'inline' (in the topic, as "
+                                     "Watchbot 9 and 0.1 did) or 'resource' (an AWS::SNS::Subscription of its own, "
+                                     "as Watchbot 10 has it). Keep what the stack has: moving it unsubscribes the "
+                                     "queue while the update runs.", "inline", accepts=Choice(SUBSCRIPTION_FORMS),
+                                     group="adoption")
+    exports: list = option("Stack exports to keep: name (${AWS::StackName} may appear), value (what it exports: "
+                           f"{', '.join(EXPORT_VALUES)}; topic is empty in FIFO systems, as Watchbot 10 exports "
+                           "it) and optional output (the output's logical id). CloudFormation refuses to remove an "
+                           "export another stack imports.", [], accepts=EXPORTS, group="adoption")
 
     #: Paths (``name``, ``name.key``, ``name[index]``) of every value given as an intrinsic.
     intrinsic_paths: frozenset[str] = field(default=frozenset(), repr=False, compare=False)

@@ -117,6 +117,30 @@ def _soft_exceeds_hard(o: Options) -> bool:
     return both_literal and hard is not None and soft is not None and soft > hard
 
 
+def _named_and_generated(o: Options) -> dict[str, Any] | None:
+    both = [role for role in o.generated_names if role in o.resource_names]
+    return {"roles": ", ".join(both)} if both else None
+
+
+def _repeated_logical_ids(o: Options) -> dict[str, Any] | None:
+    seen: dict[str, str] = {}
+    for role, logical_id in o.logical_ids.items():
+        if logical_id in seen:
+            return {"logical_id": logical_id, "roles": f"{seen[logical_id]} and {role}"}
+        seen[logical_id] = role
+    return None
+
+
+def _table_export_without_table(o: Options) -> bool:
+    return not o.reduce and any(item.get("value") == "progress_table" for item in o.exports)
+
+
+def _repeated_export(o: Options) -> dict[str, Any] | None:
+    names = [item["name"] for item in o.exports]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    return {"name": repeated[0]} if repeated else None
+
+
 RULES: tuple[Rule, ...] = (
     Rule("a notification target", ("notification_email", "notification_topic"), "notification_email",
          lambda o: o.notification_email is None and o.notification_topic is None,
@@ -165,6 +189,14 @@ RULES: tuple[Rule, ...] = (
     Rule("progress table key needs reduce mode", ("reduce", "progress_table_kms_key"), "progress_table_kms_key",
          lambda o: not o.reduce and o.progress_table_kms_key is not None,
          "applies only with reduce=True (there is no progress table otherwise)"),
+    Rule("a name or a generated name", ("resource_names", "generated_names"), "generated_names",
+         _named_and_generated, "names {roles}, which resource_names also names: keep one of the two"),
+    Rule("one logical id per resource", ("logical_ids",), "logical_ids", _repeated_logical_ids,
+         "gives {logical_id} to both {roles}: every resource needs its own logical id"),
+    Rule("table export needs reduce mode", ("reduce", "exports"), "exports", _table_export_without_table,
+         "exports progress_table, which only reduce mode creates: set reduce = true or drop that export"),
+    Rule("each export once", ("exports",), "exports", _repeated_export,
+         "names the export {name} twice: CloudFormation export names are unique in a region"),
     Rule("topic publishers need a topic", ("fifo", "topic_publishers"), "topic_publishers",
          lambda o: o.fifo and bool(o.topic_publishers), "FIFO systems have no SNS topic to publish to",
          "services send to a FIFO queue directly; set fifo=False to give them a topic"),

@@ -27,7 +27,7 @@ def options(**overrides: Any) -> Options:
 
 
 def names_for(built: Options) -> Names:
-    return Names(built.prefix, fifo=built.fifo)
+    return Names.of(built)
 
 
 def rendered(builder: Any, **overrides: Any) -> dict[str, dict[str, Any]]:

@@ -37,15 +37,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-replace", action="store_true",
                         help="exit 1 when a stateful resource would be replaced or deleted")
     parser.add_argument("--region", default="us-east-1", help="region whose resource schemas to read "
-                        "(default: us-east-1)")
+                        "(default: us-east-1); with --stack-name, also the value of AWS::Region")
+    parser.add_argument("--stack-name", help="resolve AWS::StackName (and AWS::Region to --region) on both sides "
+                        "before comparing, so a literal name and its ${AWS::StackName} spelling compare equal")
+    parser.add_argument("--account", help="with --stack-name, also resolve AWS::AccountId to this account id")
     parser.add_argument("--json", action="store_true", help="print the changes as JSON lines")
 
 
 def run(args: argparse.Namespace) -> int:
+    from watchbot_cfn.errors import SourceError
     from watchbot_cfn.sources.templatefile import load_template
     from watchbot_cfn.templatediff import compare
 
     old, new = load_template(args.old), load_template(args.new)
+    if args.stack_name:
+        from watchbot_cfn.migrate.pseudo import StackPlace, resolved_template
+
+        place = StackPlace(args.stack_name, args.region, args.account)
+        old, new = resolved_template(old, place), resolved_template(new, place)
+    elif args.account:
+        raise SourceError(args.old, "--account resolves AWS::AccountId only together with --stack-name")
     changes = sorted(compare(old, new, args.region), key=lambda c: (_ORDER[c.kind], c.logical_id))
     if args.json:
         for change in changes:

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("send", "send messages to a stack's work topic (or FIFO queue)"),
     "graph": ("graph", "draw the rendered stack: resources and their references"),
     "diff": ("diff", "compare two templates; flag resources an update would replace or delete"),
+    "migrate": ("migrate", "adopt a stack built by Watchbot 10 (or 9) in place: keep its queues, topic, logs, table"),
     "simulate": ("simulate", "replay a template's scaling against a trace of arriving messages"),
     "key-policy": ("keypolicy", "print what your KMS keys' policies must allow for this stack"),
     "build-watcher": ("build_watcher", "build the watcher as one executable for any Linux image"),

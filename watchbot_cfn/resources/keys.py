@@ -123,7 +123,8 @@ def _message_key_statements(options: Options, names: Names) -> list[dict[str, An
     statements = [_account_through("RolesOfThisAccountUseTheMessageKey", services,
                                    ["kms:Decrypt", "kms:GenerateDataKey"])]
     if not options.fifo:
-        queue_arn = f"arn:<partition>:sqs:<region>:<account>:{_text(names.queue_name)}"
+        queue_name = "<queue name>" if names.queue_name is None else _text(names.queue_name)
+        queue_arn = f"arn:<partition>:sqs:<region>:<account>:{queue_name}"
         statements.append(_service("SnsDeliversToTheWorkQueue", [policies.SNS], ["kms:GenerateDataKey", "kms:Decrypt"],
                                    {"StringEquals": {"kms:EncryptionContext:aws:sqs:arn": queue_arn}}))
     if options.notification_email is not None:
@@ -137,7 +138,8 @@ def _message_key_statements(options: Options, names: Names) -> list[dict[str, An
 
 
 def _log_key_statements(names: Names) -> list[dict[str, Any]]:
-    group_arn = f"arn:<partition>:logs:<region>:<account>:log-group:{_text(names.log_group_name)}"
+    group_name = "<log group name>" if names.log_group_name is None else _text(names.log_group_name)
+    group_arn = f"arn:<partition>:logs:<region>:<account>:log-group:{group_name}"
     return [_service("CloudWatchLogsEncryptsTheLogGroup", ["logs.<region>.<url-suffix>"],
                      ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                      {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}})]

@@ -19,7 +19,9 @@ __all__ = ["build"]
 
 
 def build(options: Options, names: Names) -> list[Any]:
-    group = LogGroup(names.log_group, LogGroupName=names.log_group_name, RetentionInDays=options.log_retention_days)
+    # No name when an adopted stack's log group has a generated one: leaving it out keeps it.
+    named = {} if names.log_group_name is None else {"LogGroupName": names.log_group_name}
+    group = LogGroup(names.log_group, **named, RetentionInDays=options.log_retention_days)
     if options.log_kms_key is not None:
         group.KmsKeyId = options.log_kms_key
     else:

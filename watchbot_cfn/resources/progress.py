@@ -43,9 +43,11 @@ ACTIONS = (awacs.dynamodb.GetItem, awacs.dynamodb.PutItem, awacs.dynamodb.Update
 def build(options: Options, names: Names) -> list[Any]:
     if not options.reduce:
         return []
+    # No name when an adopted stack's table has a generated one: leaving it out keeps it.
+    named = {} if names.progress_table_name is None else {"TableName": names.progress_table_name}
     table = Table(
         names.progress_table,
-        TableName=names.progress_table_name,
+        **named,
         AttributeDefinitions=[AttributeDefinition(AttributeName=KEY, AttributeType="S")],
         KeySchema=[KeySchema(AttributeName=KEY, KeyType="HASH")],
         # Progress of multi-part jobs is state a bad deploy or script must not lose.

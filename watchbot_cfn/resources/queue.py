@@ -54,7 +54,7 @@ def _encrypt(queue: Queue, options: Options) -> None:
 def _work_queue(options: Options, names: Names) -> Queue:
     queue = Queue(
         names.queue,
-        QueueName=names.queue_name,
+        **_name(names.queue_name),
         VisibilityTimeout=options.visibility_timeout,
         MessageRetentionPeriod=options.message_retention,
         ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
@@ -73,20 +73,26 @@ def _work_queue(options: Options, names: Names) -> Queue:
 def _dead_letter_queue(options: Options, names: Names) -> Queue:
     queue = Queue(
         names.dead_letter_queue,
-        QueueName=names.dead_letter_queue_name,
+        **_name(names.dead_letter_queue_name),
         # Dead letters are evidence: kept 14 days, the longest SQS allows, whatever the work queue keeps.
         MessageRetentionPeriod=MAX_RETENTION,
-        # Only our own work queue may redrive here. Its ARN is spelled out from
-        # its name: GetAtt would make the two queues depend on each other.
-        RedriveAllowPolicy={
+    )
+    if names.queue_name is not None:
+        # Only our own work queue may redrive here. Its ARN is spelled out from its name: GetAtt would make
+        # the two queues depend on each other, so a work queue whose name CloudFormation generated gets none.
+        queue.RedriveAllowPolicy = {
             "redrivePermission": "byQueue",
             "sourceQueueArns": [work_queue_arn_by_name(names)],
-        },
-    )
+        }
     if options.fifo:
         queue.FifoQueue = True
     _encrypt(queue, options)
     return queue
+
+
+def _name(name: Any) -> dict[str, Any]:
+    """``QueueName`` unless CloudFormation generates the name (an adopted stack's queue)."""
+    return {} if name is None else {"QueueName": name}
 
 
 def _work_queue_policy(options: Options, names: Names) -> QueuePolicy:

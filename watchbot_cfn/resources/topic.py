@@ -18,7 +18,7 @@ from typing import Any
 import awacs.sns
 from awacs.aws import Action, Allow, Principal, Statement
 from troposphere import GetAtt, Ref
-from troposphere.sns import Subscription, Topic, TopicPolicy
+from troposphere.sns import Subscription, SubscriptionResource, Topic, TopicPolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
@@ -40,13 +40,19 @@ SERVICES_OF_THIS_ACCOUNT_PUBLISH = "ServicesOfThisAccountPublish"
 def build(options: Options, names: Names) -> list[Any]:
     if options.fifo:
         return []
-    topic = Topic(
-        names.topic,
-        DisplayName=f"Watchbot {names.prefix} work topic",
+    topic = Topic(names.topic, DisplayName=f"Watchbot {names.prefix} work topic")
+    if names.topic_name is not None:  # an adopted stack's topic name: create-only, so kept as it is
+        topic.TopicName = names.topic_name
+    subscribed: list[Any] = []
+    if options.topic_subscription == "inline":
         # Inline, as the original declared it: moving the subscription to a resource of its own would
         # unsubscribe the queue during an upgrade, and SNS drops what it publishes meanwhile.
-        Subscription=[Subscription(Protocol="sqs", Endpoint=GetAtt(names.queue, "Arn"))],
-    )
+        topic.Subscription = [Subscription(Protocol="sqs", Endpoint=GetAtt(names.queue, "Arn"))]
+    else:
+        # A resource of its own, as Watchbot 10 has it; created after the queue policy lets the topic deliver.
+        subscribed.append(SubscriptionResource(names.subscription, Protocol="sqs", TopicArn=Ref(names.topic),
+                                               Endpoint=GetAtt(names.queue, "Arn"),
+                                               DependsOn=[names.queue_policy]))
     encrypt(topic, options)
     publishers = list(dict.fromkeys(options.topic_publishers))
     allowed = [Statement(
@@ -57,7 +63,7 @@ def build(options: Options, names: Names) -> list[Any]:
         Resource=[Ref(names.topic)],
         Condition=policies.this_account(),
     )] if publishers else []
-    return [topic, topic_policy(names.topic_policy, Ref(names.topic), allowed)]
+    return [topic, *subscribed, topic_policy(names.topic_policy, Ref(names.topic), allowed)]
 
 
 def encrypt(topic: Topic, options: Options) -> None:
