@@ -8,8 +8,8 @@ the simulation alone (template reading excluded). Exits 1 when a day of
 traffic takes longer than the budget.
 
     python benchmarks/simulate.py
-    python benchmarks/simulate.py --runs 5 --template cdk=tests/simulate/data/cdk-queue-processing.template.json
-    python benchmarks/simulate.py --template cdk=tests/simulate/data/cdk-queue-processing.template.json --markdown
+    python benchmarks/simulate.py --runs 5 --template cdk=tests/fixtures/cdk-queue-processing/stack.template.json
+    python benchmarks/simulate.py --template cdk=tests/fixtures/cdk-queue-processing/stack.template.json --markdown
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def test_a_generated_name_stack_keeps_its_generated_names_and_the_user_resources
                    'command = "echo hi"\ncapacity = "FARGATE"\nnotification_email = "ops@example.com"\n'
                    'fargate_subnets = [{ Ref = "VpcPrivateSubnet1Subnet536B997A" }, '
                    '{ Ref = "VpcPrivateSubnet2Subnet3788AAA1" }]\n')
-    old = FIXTURES / "cdk-queue-processing" / "template.json"
+    old = FIXTURES / "cdk-queue-processing" / "stack.template.json"
     adopted = tmp_path / "adopted.toml"
     argv = ["--stack-name", "QueueStack", "--region", "us-east-1"]
     code, _, err = _run(capsys, "migrate", str(src), "--template", str(old), *argv, "-o", str(adopted))

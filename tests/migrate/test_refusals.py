@@ -12,7 +12,7 @@ import pytest
 from tests.migrate.variants import FIXTURES, source, v10, variant
 from watchbot_cfn.cli.main import main
 
-CDK = FIXTURES / "cdk-queue-processing" / "template.json"
+CDK = FIXTURES / "cdk-queue-processing" / "stack.template.json"
 CDK_SOURCE = ('cluster = { Ref = "ClusterEB0386A7" }\nservice = "worker"\nservice_version = "1"\ncommand = "echo hi"\n'
               'capacity = "FARGATE"\nnotification_email = "ops@example.com"\n'
               'fargate_subnets = ["subnet-0123456789abcdef0"]\n')

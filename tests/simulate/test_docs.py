@@ -12,8 +12,8 @@ from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
-CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
-REGENERATE = ("python benchmarks/simulate.py --template cdk=tests/simulate/data/cdk-queue-processing.template.json "
+CDK = Path(__file__).resolve().parents[1] / "fixtures" / "cdk-queue-processing" / "stack.template.json"
+REGENERATE = ("python benchmarks/simulate.py --template cdk=tests/fixtures/cdk-queue-processing/stack.template.json "
               "--markdown")
 
 

@@ -14,7 +14,7 @@ from watchbot_cfn.sources.templatefile import load_template
 from .builders import alarm, queue_metric, step_policy, target_tracking, template
 
 REPO = Path(__file__).resolve().parents[2]
-CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
+CDK = Path(__file__).resolve().parents[1] / "fixtures" / "cdk-queue-processing" / "stack.template.json"
 TRACES = REPO / "examples" / "traces"
 
 OUT = {"Out": step_policy("ChangeInCapacity", [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]),

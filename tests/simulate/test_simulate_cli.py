@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
 QUEUE_DEPTH = str(TRACES / "queue-depth.toml")
 BURST = str(TRACES / "burst.csv")
-CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
+CDK = Path(__file__).resolve().parents[1] / "fixtures" / "cdk-queue-processing" / "stack.template.json"
 SCRIPT = Path(sys.executable).with_name("watchbot-cfn")
 FIGURES = {"max_tasks", "p95_wait_seconds", "task_minutes", "interrupted_jobs", "drained_minute"}
 

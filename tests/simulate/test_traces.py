@@ -18,7 +18,7 @@ from watchbot_cfn.sources.templatefile import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = REPO / "examples" / "traces"
-CDK = Path(__file__).resolve().parent / "data" / "cdk-queue-processing.template.json"
+CDK = Path(__file__).resolve().parents[1] / "fixtures" / "cdk-queue-processing" / "stack.template.json"
 TRACE_NAMES = ("burst", "steady", "daily-wave", "long-and-short")
 TEMPLATES = ("backlog", "queue-depth", "backlog-per-task", "cdk")
 
