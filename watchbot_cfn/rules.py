@@ -1,6 +1,6 @@
 """Rules that involve more than one option, as a table of small named rules.
 
-Each :class:`Rule` says which options it reads, which option its error names,
+Each :class:`Rule` says which option its error names,
 when it is broken and what the message is. ``Options.build`` applies them in
 table order after every single option has passed its own check, so the first
 broken rule is the one reported. Which capacities an option applies to is not
@@ -46,7 +46,6 @@ class Rule:
     """
 
     name: str
-    reads: tuple[str, ...]
     option: str  # the option the error names
     broken: Callable[[Options], Any]
     message: str
@@ -142,62 +141,62 @@ def _repeated_export(o: Options) -> dict[str, Any] | None:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("a notification target", ("notification_email", "notification_topic"), "notification_email",
+    Rule("a notification target", "notification_email",
          lambda o: o.notification_email is None and o.notification_topic is None,
          "one of notification_email or notification_topic is required"),
-    Rule("one notification target", ("notification_email", "notification_topic"), "notification_topic",
+    Rule("one notification target", "notification_topic",
          lambda o: o.notification_email is not None and o.notification_topic is not None,
          "give notification_email or notification_topic, not both"),
-    Rule("min within max", ("min_size", "max_size"), "min_size", _min_exceeds_max,
+    Rule("min within max", "min_size", _min_exceeds_max,
          "must not exceed max_size ({o.max_size})"),
-    Rule("drain inside stop timeout", ("drain_timeout", "stop_timeout"), "drain_timeout", _drain_too_long,
+    Rule("drain inside stop timeout", "drain_timeout", _drain_too_long,
          f"must be at most stop_timeout - {contract.SHUTDOWN_MARGIN} ({{limit}}) so the watcher returns "
          "unfinished messages before ECS sends SIGKILL"),
-    Rule("no webhook without a topic", ("fifo", "webhook"), "webhook", lambda o: o.fifo and o.webhook,
+    Rule("no webhook without a topic", "webhook", lambda o: o.fifo and o.webhook,
          "a webhook publishes to the SNS topic, which FIFO systems do not have", "set fifo=False or webhook=False"),
-    Rule("Fargate needs subnets", ("capacity", "fargate_subnets"), "fargate_subnets",
+    Rule("Fargate needs subnets", "fargate_subnets",
          lambda o: o.is_fargate and o.fargate_subnets is None, "required when capacity is {o.capacity}"),
-    Rule("Fargate capacity providers", ("capacity", "capacity_provider_strategy"), "capacity_provider_strategy",
+    Rule("Fargate capacity providers", "capacity_provider_strategy",
          lambda o: _providers(o, lambda name: (name in FARGATE_PROVIDERS) != o.is_fargate),
          "{o.capacity} tasks run on {kind} capacity providers only, not {names}"),
-    Rule("one base", ("capacity_provider_strategy",), "capacity_provider_strategy",
+    Rule("one base", "capacity_provider_strategy",
          lambda o: sum(1 for item in o.capacity_provider_strategy if item.get("base")) > 1,
          "only one capacity provider may have a base"),
-    Rule("no host paths on Fargate", ("capacity", "mounts"), "mounts",
+    Rule("no host paths on Fargate", "mounts",
          lambda o: o.is_fargate and any(host for host, _ in o.mount_list),
          "Fargate tasks cannot mount host paths; give container paths"),
-    Rule("Fargate CPU size", ("capacity", "reservation"), "reservation", _unknown_fargate_cpu,
+    Rule("Fargate CPU size", "reservation", _unknown_fargate_cpu,
          "Fargate cpu must be one of " + ", ".join(map(str, FARGATE_SIZES))),
-    Rule("Fargate memory for its CPU", ("capacity", "reservation"), "reservation", _unfit_fargate_memory,
+    Rule("Fargate memory for its CPU", "reservation", _unfit_fargate_memory,
          "Fargate cpu {cpu} allows memory (MiB) {allowed}"),
-    Rule("soft memory within hard", ("reservation",), "reservation", _soft_exceeds_hard,
+    Rule("soft memory within hard", "reservation", _soft_exceeds_hard,
          "soft_memory must not exceed memory"),
-    Rule("capacity units in pairs", ("read_capacity_units", "write_capacity_units"), "read_capacity_units",
+    Rule("capacity units in pairs", "read_capacity_units",
          lambda o: o.read_capacity_units is None and o.write_capacity_units is not None,
          "give both read_capacity_units and write_capacity_units, or neither"),
-    Rule("capacity units in pairs", ("read_capacity_units", "write_capacity_units"), "write_capacity_units",
+    Rule("capacity units in pairs", "write_capacity_units",
          lambda o: o.write_capacity_units is None and o.read_capacity_units is not None,
          "give both read_capacity_units and write_capacity_units, or neither"),
-    Rule("capacity units need reduce mode", ("reduce", "read_capacity_units"), "read_capacity_units",
+    Rule("capacity units need reduce mode", "read_capacity_units",
          lambda o: not o.reduce and o.read_capacity_units is not None, "applies only with reduce=True"),
-    Rule("env leaves the watcher's variables alone", ("env",), "env",
+    Rule("env leaves the watcher's variables alone", "env",
          lambda o: _reserved_in(o.env), "{names} are set by Watchbot itself"),
-    Rule("secrets leave the watcher's variables alone", ("secrets",), "secrets",
+    Rule("secrets leave the watcher's variables alone", "secrets",
          lambda o: _reserved_in(o.secrets), "{names} are set by Watchbot itself"),
-    Rule("each variable once", ("env", "secrets"), "secrets",
+    Rule("each variable once", "secrets",
          lambda o: _names(set(o.env) & set(o.secrets)), "{names} are also given in env; give each variable once"),
-    Rule("progress table key needs reduce mode", ("reduce", "progress_table_kms_key"), "progress_table_kms_key",
+    Rule("progress table key needs reduce mode", "progress_table_kms_key",
          lambda o: not o.reduce and o.progress_table_kms_key is not None,
          "applies only with reduce=True (there is no progress table otherwise)"),
-    Rule("a name or a generated name", ("resource_names", "generated_names"), "generated_names",
+    Rule("a name or a generated name", "generated_names",
          _named_and_generated, "names {roles}, which resource_names also names: keep one of the two"),
-    Rule("one logical id per resource", ("logical_ids",), "logical_ids", _repeated_logical_ids,
+    Rule("one logical id per resource", "logical_ids", _repeated_logical_ids,
          "gives {logical_id} to both {roles}: every resource needs its own logical id"),
-    Rule("table export needs reduce mode", ("reduce", "exports"), "exports", _table_export_without_table,
+    Rule("table export needs reduce mode", "exports", _table_export_without_table,
          "exports progress_table, which only reduce mode creates: set reduce = true or drop that export"),
-    Rule("each export once", ("exports",), "exports", _repeated_export,
+    Rule("each export once", "exports", _repeated_export,
          "names the export {name} twice: CloudFormation export names are unique in a region"),
-    Rule("topic publishers need a topic", ("fifo", "topic_publishers"), "topic_publishers",
+    Rule("topic publishers need a topic", "topic_publishers",
          lambda o: o.fifo and bool(o.topic_publishers), "FIFO systems have no SNS topic to publish to",
          "services send to a FIFO queue directly; set fifo=False to give them a topic"),
 )
@@ -218,7 +217,7 @@ MAX_ALARM_WINDOW = 86_400
 def alarm_window_rules(o: Options) -> tuple[Rule, ...]:
     """One rule per alarm: its period times its periods evaluated fits in CloudWatch's one day."""
     return tuple(
-        Rule(f"{metric} alarm window", (tuned.period, tuned.evaluation_periods), tuned.evaluation_periods,
+        Rule(f"{metric} alarm window", tuned.evaluation_periods,
              _window_too_long(tuned.period, tuned.evaluation_periods),
              f"times {tuned.period} ({{period}} s) is {{window:,}} s; CloudWatch evaluates at most "
              f"{MAX_ALARM_WINDOW:,} s (one day)")
@@ -241,8 +240,8 @@ def capacity_rules(o: Options) -> tuple[Rule, ...]:
     capacity = o.specs()["capacity"].accepts
     every = capacity.values if isinstance(capacity, Choice) else ()
     return tuple(
-        Rule(f"{declared.name} on {' or '.join(declared.capacities)} only", ("capacity", declared.name),
-             declared.name, _set_for_other_capacity(declared.name, declared.capacities, declared.default),
+        Rule(f"{declared.name} on {' or '.join(declared.capacities)} only", declared.name,
+             _set_for_other_capacity(declared.name, declared.capacities, declared.default),
              f"applies to {' or '.join(declared.capacities)} capacity only, not {{o.capacity}}")
         for declared in o.specs().values() if set(declared.capacities) != set(every)
     )
