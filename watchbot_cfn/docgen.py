@@ -157,18 +157,21 @@ def with_settings_table(document: str) -> str:
     return document[:start] + settings_markdown() + document[end:]
 
 
-def options_text() -> str:
-    """A plain listing for the terminal: name, default and doc, grouped."""
+def options_text(width: int = 100) -> str:
+    """A plain listing for the terminal: name, then what it does and accepts wrapped to ``width``, grouped."""
+    import textwrap
+
     lines: list[str] = []
     for group, members in _grouped(option_docs()).items():
         lines.append(f"{_title(group)}:")
-        width = max(len(doc.name) for doc in members)
         for doc in members:
             extras = [f"default {doc.default}" if not doc.required else "required", doc.allowed]
             if doc.legacy and doc.legacy != doc.name:
                 extras.append(f"was {doc.legacy}")
             if doc.intrinsic:
                 extras.append("intrinsic ok")
-            lines.append(f"  {doc.name:<{width}}  {doc.doc} [{'; '.join(extras)}]")
+            lines.append(f"  {doc.name}")
+            lines += textwrap.wrap(f"{doc.doc} [{'; '.join(extras)}]", width=max(width, 40), initial_indent="      ",
+                                   subsequent_indent="      ", break_on_hyphens=False, break_long_words=False)
         lines.append("")
     return "\n".join(lines)

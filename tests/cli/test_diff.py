@@ -45,7 +45,8 @@ def test_a_renamed_log_group_is_a_stateful_replacement_and_fails(rendered, tmp_p
     assert main(["diff", path, str(EXAMPLE)]) == 0  # reported, not failing, without the flag
     assert main(["diff", path, str(EXAMPLE), "--fail-on-replace"]) == 1
     out = capsys.readouterr().out
-    assert "! WatchbotLogGroup (AWS::Logs::LogGroup) replaced by LogGroupName  [STATEFUL: its data goes]" in out
+    assert ("! WatchbotLogGroup (AWS::Logs::LogGroup) replaced because LogGroupName changed  "
+            "[STATEFUL: its data goes]") in out
 
 
 def test_a_removed_table_is_a_stateful_deletion_and_fails(rendered, tmp_path):

@@ -175,10 +175,12 @@ def test_version():
 def test_options_lists_every_option_with_its_default():
     result = cli("options")
     assert result.returncode == 0
-    for spec in option_specs():
-        assert re.search(rf"^  {spec.name} ", result.stdout, re.M), spec.name
-    assert re.search(r"^  capacity .*default \"EC2\"", result.stdout, re.M)
-    assert re.search(r"^  cluster .*required", result.stdout, re.M)
+    # each option on a line of its own, then what it does, wrapped beneath it
+    blocks = {match.group(1): " ".join(match.group(2).split())
+              for match in re.finditer(r"^  (\w+)\n((?:      .*\n)+)", result.stdout, re.M)}
+    assert set(blocks) == {spec.name for spec in option_specs()}
+    assert 'default "EC2"' in blocks["capacity"] and "required" in blocks["cluster"]
+    assert max(len(line) for line in result.stdout.splitlines()) < 100, "fits a terminal"
 
 
 # --- lint -------------------------------------------------------------------------
@@ -260,3 +262,14 @@ def test_readme_python_example_runs(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Outputs"]["WorkTopic"]["Value"] == {"Ref": "WatchbotTopic"}
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_before_or_after_the_command(tmp_path, where):
+    missing = str(tmp_path / "missing.toml")
+    args = ["--debug", "render", missing] if where == "before" else ["render", missing, "--debug"]
+    result = cli(*args)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "no such file" in result.stderr
+    plain = cli("render", missing)
+    assert "Traceback" not in plain.stderr and len(plain.stderr.splitlines()) == 1

@@ -80,7 +80,7 @@ def format_changes(changes: list[Any]) -> str:
     for change in changes:
         detail = ""
         if change.kind == "replaced":
-            detail = f" by {', '.join(change.replaced_by)}"
+            detail = f" because {', '.join(change.replaced_by)} changed"
         elif change.kind == "modified":
             detail = f": {', '.join(change.properties)}"
         flags = []

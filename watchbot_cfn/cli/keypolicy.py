@@ -84,9 +84,6 @@ def key_policies(template: dict[str, Any], target: KeyPolicyTarget, origin: str)
             found["UsedBy"].append(f"{prefix}.{option}")
             for statement in entry["Statement"]:
                 found["Statement"].append(target.fill({**statement, "Sid": prefix + statement["Sid"]}))
-    if not by_key:
-        raise SourceError(origin, "no system sets message_kms_key, log_kms_key or progress_table_kms_key, "
-                                  "so no key policy needs statements")
     return list(by_key.values())
 
 
@@ -117,4 +114,7 @@ def run(args: argparse.Namespace) -> int:
     target = KeyPolicyTarget(args.stack_name, args.region, args.account, args.partition)
     policies = key_policies(load_template(args.source), target, args.source)
     sys.stdout.write(json.dumps(policies, indent=2) + "\n")
+    if not policies:  # nothing to do is an answer, not an error
+        print(f"{args.source}: no system sets message_kms_key, log_kms_key or progress_table_kms_key, so no key "
+              "policy needs statements", file=sys.stderr)
     return 0

@@ -66,6 +66,9 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     wanted = set(COMMANDS if load is None else load)
     for name, (module_name, summary) in COMMANDS.items():
         command = commands.add_parser(name, help=summary)
+        # --debug after the command too; SUPPRESS keeps a --debug given before it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show a traceback on errors")
         if name in wanted:
             module = importlib.import_module(f"watchbot_cfn.cli.{module_name}")
             module.add_arguments(command)

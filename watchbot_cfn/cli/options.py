@@ -27,5 +27,8 @@ def run(args: argparse.Namespace) -> int:
     if args.settings:
         sys.stdout.write(settings_markdown() + "\n")
     else:
-        sys.stdout.write(options_markdown() if args.markdown else options_text())
+        import shutil
+
+        width = min(shutil.get_terminal_size((100, 24)).columns, 120) - 1
+        sys.stdout.write(options_markdown() if args.markdown else options_text(width))
     return 0
