@@ -118,10 +118,18 @@ class ScriptedCloudFormation:
         return page
 
 
-def aws_with(cfn: Any) -> Aws:
-    aws = Aws(session=None, region="us-east-1", endpoint_url=None)
-    aws._clients["cloudformation"] = cfn
-    return aws
+class ScriptedSession:
+    """A boto3 session that hands out the scripted clients by service name."""
+
+    def __init__(self, clients: dict[str, Any]) -> None:
+        self.clients = clients
+
+    def client(self, service: str, **settings: Any) -> Any:
+        return self.clients[service]
+
+
+def aws_with(cfn: Any, **others: Any) -> Aws:
+    return Aws(session=ScriptedSession({"cloudformation": cfn, **others}), region="us-east-1", endpoint_url=None)
 
 
 def run_deploy(cfn: Any, **request: Any) -> tuple[Any, str]:

@@ -120,8 +120,9 @@ def test_create_then_no_changes_then_update(server, source):
 def test_failing_update_names_the_failure_and_exits_1(server, source):
     stack = stack_name()
     assert deploy(server, source, stack, "--yes").returncode == 0
-    # when the update moves the service to a cluster that does not exist (ECS refuses the service)
-    source.write_text(SOURCE.replace(CLUSTER, "no-such-cluster"))
+    # when the update moves the service to a cluster that does not exist, spelled so that only CloudFormation
+    # can know it (ECS refuses the service while the change set executes)
+    source.write_text(SOURCE.replace(f'"{CLUSTER}"', '{ "Fn::Join" = ["", ["no-such", "-cluster"]] }'))
     failed = deploy(server, source, stack, "--yes")
     # then the change set was shown, the reason is printed and the exit code is 1
     assert failed.returncode == 1, failed.stdout + failed.stderr
@@ -129,6 +130,16 @@ def test_failing_update_names_the_failure_and_exits_1(server, source):
     assert "Cluster not found" in failed.stderr
     assert failed.stderr.splitlines()[-1].startswith(f"watchbot-cfn: error: stack {stack}: ")
     assert "Traceback" not in failed.stderr
+
+
+def test_a_missing_cluster_is_named_before_anything_is_created(server, source):
+    stack = stack_name()
+    source.write_text(SOURCE.replace(CLUSTER, "not-made-yet"))
+    line = one_error_line(deploy(server, source, stack, "--yes"))
+    assert f"WatchbotService (Cluster): the ECS cluster 'not-made-yet' does not exist in region {REGION}" in line
+    assert "aws ecs create-cluster --cluster-name not-made-yet" in line
+    names = [s["StackName"] for s in server.client("cloudformation").list_stacks()["StackSummaries"]]
+    assert stack not in names, "no stack, not even one in REVIEW_IN_PROGRESS"
 
 
 def test_dry_run_and_declining_leave_no_stack(server, source):

@@ -30,6 +30,7 @@ from watchbot_cfn.aws.changeset import (
 )
 from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code, error_message
 from watchbot_cfn.aws.parameters import stack_parameters
+from watchbot_cfn.aws.preflight import check_external_references, parameter_values
 from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
 from watchbot_cfn.statusline import StatusLine
 
@@ -163,6 +164,10 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
     change_type = change_type_for(stack, name)
     previous = [p["ParameterKey"] for p in (stack or {}).get("Parameters") or ()] if change_type == "UPDATE" else []
     parameters = stack_parameters(request.template, request.parameters, previous)
+    stack_values = (stack or {}).get("Parameters") or () if change_type == "UPDATE" else ()
+    previous_values = {p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in stack_values}
+    check_external_references(aws, request.template,
+                              parameter_values(request.template, request.parameters, previous_values))
     source = template_source(aws, name, request.template, request.s3_bucket, out)
 
     verb = "creating" if change_type == "CREATE" else "updating"
