@@ -269,3 +269,18 @@ def test_region_and_credentials_default_for_a_loopback_endpoint(server, source):
     away = subprocess.run([*COMMAND, "send", "--stack-name", stack, "hi"], capture_output=True, text=True,
                           timeout=60, env=env)
     assert "no AWS region" in one_error_line(away)
+
+
+def test_a_stack_left_in_review_is_one_line_naming_the_state_and_the_next_step(server, source):
+    stack = stack_name()
+    # given a first change set that was made and never applied (as a failed or stopped first deploy leaves it)
+    cfn = server.client("cloudformation")
+    template = cli(server, "render", str(source)).stdout
+    cfn.create_change_set(StackName=stack, ChangeSetName="earlier", ChangeSetType="CREATE", TemplateBody=template,
+                          Capabilities=["CAPABILITY_IAM"])
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    line = one_error_line(deploy(server, source, stack, "--yes"))
+    assert line == (f"watchbot-cfn: error: stack {stack} is REVIEW_IN_PROGRESS: it was made for a change set that "
+                    "was never applied (an earlier first deploy stopped or failed) and holds no resources; delete "
+                    f"it with `watchbot-cfn delete --stack-name {stack}`, then deploy again")
+    assert [s["ChangeSetName"] for s in cfn.list_change_sets(StackName=stack)["Summaries"]] == ["earlier"]

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from watchbot_cfn.analysis.references import check_references
@@ -32,6 +33,7 @@ from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code, erro
 from watchbot_cfn.aws.parameters import stack_parameters
 from watchbot_cfn.aws.preflight import check_external_references, parameter_values
 from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
+from watchbot_cfn.aws.stackstate import blocked_for_deploy
 from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
@@ -42,14 +44,6 @@ INLINE_LIMIT = 51_200
 URL_LIMIT = 1_000_000
 RESOURCE_LIMIT = 500
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
-#: Statuses from which a stack cannot be updated, with what to do.
-_STUCK = {
-    "ROLLBACK_COMPLETE": "its first deploy failed and was rolled back",
-    "ROLLBACK_FAILED": "its first deploy failed and could not be rolled back",
-    "DELETE_FAILED": "it could not be deleted",
-}
-
-
 _DESCRIPTIONS = {
     "EXECUTE_FAILED": "the change set failed to execute",
     "ROLLBACK_COMPLETE": "the create failed and was rolled back; delete the stack before deploying it again",
@@ -72,6 +66,8 @@ class DeployRequest:
     dry_run: bool = False
     s3_bucket: str | None = None
     poll_interval: float = 2.0
+    #: The wall clock, to compare with CloudFormation's event times (injected by tests).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass
@@ -138,19 +134,21 @@ def existing_stack(aws: Aws, stack_name: str) -> dict[str, Any] | None:
             raise
 
 
-def change_type_for(stack: dict[str, Any] | None, stack_name: str) -> str:
-    """CREATE for a new stack (or one only ever reviewed), UPDATE for a settled one; errors otherwise."""
-    if stack is None:
-        return "CREATE"
-    status = stack.get("StackStatus", "")
-    if status == "REVIEW_IN_PROGRESS":
-        return "CREATE"
-    if status in _STUCK:
-        raise AwsError(f"stack {stack_name} is {status}: {_STUCK[status]}; delete it "
-                       f"(aws cloudformation delete-stack --stack-name {stack_name}) and deploy again")
-    if status.endswith("_IN_PROGRESS"):
-        raise AwsError(f"stack {stack_name} is busy ({status}); wait until it settles and deploy again")
-    return "UPDATE"
+def latest_event(aws: Aws, stack_name: str) -> Event | None:
+    """The stack's newest event (one page), to tell a working operation from one that stopped moving."""
+    with aws_errors(f"stack {stack_name}: reading events", aws.where()):
+        page = aws.client("cloudformation").describe_stack_events(StackName=stack_name)
+    events = page.get("StackEvents") or ()
+    return Event.from_api(events[0]) if events else None
+
+
+def change_type_for(stack: dict[str, Any] | None, stack_name: str, last_event: Event | None = None,
+                    now: datetime | None = None) -> str:
+    """CREATE for a new stack, UPDATE for a settled one; one line naming the status and the next step otherwise."""
+    blocked = blocked_for_deploy(stack, stack_name, last_event, now)
+    if blocked:
+        raise AwsError(blocked)
+    return "CREATE" if stack is None else "UPDATE"
 
 
 def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
@@ -161,7 +159,8 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
     name = request.stack_name
     cfn = aws.client("cloudformation")
     stack = existing_stack(aws, name)
-    change_type = change_type_for(stack, name)
+    busy = stack is not None and stack.get("StackStatus", "").endswith("_IN_PROGRESS")
+    change_type = change_type_for(stack, name, latest_event(aws, name) if busy else None, request.now())
     previous = [p["ParameterKey"] for p in (stack or {}).get("Parameters") or ()] if change_type == "UPDATE" else []
     parameters = stack_parameters(request.template, request.parameters, previous)
     stack_values = (stack or {}).get("Parameters") or () if change_type == "UPDATE" else ()
