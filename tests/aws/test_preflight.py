@@ -170,3 +170,16 @@ def test_parameter_values_prefer_given_then_previous_then_default():
                            "C": {"Type": "String", "Default": "c"}, "Secret": {"Type": "String"}}}
     assert parameter_values(body, {"A": "given"}, {"A": "old", "B": "old", "Secret": "****"}) == {
         "A": "given", "B": "old", "C": "c"}
+
+
+def test_a_loopback_endpoint_is_asked_only_about_the_cluster():
+    from tests.aws.test_deployer import ScriptedSession
+    from watchbot_cfn.aws.clients import Aws
+    from watchbot_cfn.aws.preflight import check_external_references
+
+    ecs = Ecs({"processing": "ACTIVE"})
+    local = Aws(session=ScriptedSession({"ecs": ecs, "kms": Kms({}), "sns": Sns(set())}), region="us-east-1",
+                endpoint_url="http://127.0.0.1:5000")
+    body = template()
+    assert check_external_references(local, body, parameter_values(body, {}, {})) == ["cluster"]
+    assert ecs.asked == ["processing"]

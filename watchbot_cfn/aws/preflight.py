@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code
+from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code, is_loopback
 
 __all__ = ["Reference", "check_external_references", "external_references", "parameter_values"]
 
@@ -108,10 +108,17 @@ def external_references(template: Mapping[str, Any], parameters: Mapping[str, st
 
 
 def check_external_references(aws: Aws, template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[str]:
-    """Raise one AwsError line naming every missing reference; returns the kinds that were checked."""
+    """Raise one AwsError line naming every missing reference; returns the kinds that were checked.
+
+    A loopback endpoint (moto, as ``watchbot-cfn local`` starts it) refuses only a missing cluster and accepts
+    placeholder keys, subnets and topics, so there only the cluster is checked.
+    """
+    kinds = {"cluster"} if is_loopback(aws.endpoint_url) else set(_CHECKS)
     problems: list[str] = []
     checked: list[str] = []
     for reference in external_references(template, parameters):
+        if reference.kind not in kinds:
+            continue
         check = _CHECKS[reference.kind]
         problem = check(aws, reference)
         checked.append(reference.kind)
