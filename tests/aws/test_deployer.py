@@ -264,3 +264,67 @@ def test_failure_lines_fall_back_to_the_stack_reason():
 def test_format_change_for_add_and_remove():
     assert format_change(Change("Add", "Q", "AWS::SQS::Queue", ""), 3, 15) == "  + Add     Q    AWS::SQS::Queue"
     assert format_change(Change("Remove", "T", "AWS::SNS::Topic", "True"), 1, 15).startswith("  - Remove  T")
+
+
+class FakeClock:
+    """Monotonic time that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_watched(polls: list[list[dict[str, Any]]], **request: Any) -> tuple[Any, str, FakeClock]:
+    clock = FakeClock()
+    cfn = ScriptedCloudFormation(polls, CHANGES)
+    outcome, printed = run_deploy(cfn, poll_interval=2.0, clock=clock, sleep=clock.sleep, **request)
+    return outcome, printed, clock
+
+
+def test_a_heartbeat_line_every_30_seconds_without_events_says_how_long_and_what_happened_last():
+    started = [event(2, STACK, "UPDATE_IN_PROGRESS"), event(3, "WatchbotService", "UPDATE_IN_PROGRESS")]
+    finished = [event(4, "WatchbotService", "UPDATE_COMPLETE"), event(5, STACK, "UPDATE_COMPLETE")]
+    # the service takes 41 polls of 2 s (82 s) with no event at all
+    outcome, printed, _ = run_watched([started, *[[] for _ in range(40)], finished])
+    assert outcome.ok and outcome.status == "UPDATE_COMPLETE"
+    heartbeats = [line for line in printed.splitlines() if line.startswith("still ")]
+    assert heartbeats == [
+        "still UPDATE_IN_PROGRESS after 30s; last event 30s ago: WatchbotService UPDATE_IN_PROGRESS",
+        "still UPDATE_IN_PROGRESS after 1m00s; last event 1m00s ago: WatchbotService UPDATE_IN_PROGRESS",
+    ]
+    assert printed.splitlines()[-1] == f"stack {STACK}: UPDATE_COMPLETE in 82 s"
+
+
+def test_events_keep_the_heartbeat_away():
+    steady = [[event(n, "WatchbotService", "UPDATE_IN_PROGRESS")] for n in range(3, 40)]
+    outcome, printed, _ = run_watched([[event(2, STACK, "UPDATE_IN_PROGRESS")], *steady,
+                                       [event(41, STACK, "UPDATE_COMPLETE")]])
+    assert outcome.ok
+    assert not [line for line in printed.splitlines() if line.startswith("still ")]
+
+
+def test_the_event_wait_ends_by_timeout_and_says_how_to_keep_watching_or_cancel():
+    outcome, printed, _ = run_watched([[event(2, STACK, "UPDATE_IN_PROGRESS")]], timeout=60.0)
+    assert outcome.status == "TIMEOUT" and not outcome.ok
+    assert outcome.describe() == (
+        "stopped watching after 1m00s (--timeout 60) while it is UPDATE_IN_PROGRESS; CloudFormation carries on: "
+        "keep watching with `aws cloudformation wait stack-update-complete --stack-name media` (or its events in "
+        "the console), or cancel the update (CloudFormation rolls it back) with "
+        "`aws cloudformation cancel-update-stack --stack-name media`")
+    assert "still UPDATE_IN_PROGRESS after 30s; last event 30s ago: media UPDATE_IN_PROGRESS" in printed
+
+
+def test_timeout_is_an_option_of_deploy_with_a_default():
+    from watchbot_cfn.cli.main import build_parser
+
+    parser = build_parser(["deploy"])
+    assert parser.parse_args(["deploy", "s.toml", "--stack-name", "s"]).timeout == 1800.0
+    assert parser.parse_args(["deploy", "s.toml", "--stack-name", "s", "--timeout", "90"]).timeout == 90.0
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["deploy", "s.toml", "--stack-name", "s", "--timeout", "-5"])
+    assert exited.value.code == 2

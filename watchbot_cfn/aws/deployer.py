@@ -34,6 +34,7 @@ from watchbot_cfn.aws.parameters import stack_parameters
 from watchbot_cfn.aws.preflight import check_external_references, parameter_values
 from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
 from watchbot_cfn.aws.stackstate import blocked_for_deploy
+from watchbot_cfn.aws.watching import DEFAULT_TIMEOUT, HEARTBEAT, Watch, timeout_message, watch
 from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
@@ -53,7 +54,6 @@ _DESCRIPTIONS = {
                               "continue the rollback (aws cloudformation continue-update-rollback)",
     "CREATE_FAILED": "the create failed",
     "UPDATE_FAILED": "the update failed",
-    "TIMEOUT": "still in progress when watching stopped; CloudFormation carries on",
 }
 
 
@@ -66,7 +66,13 @@ class DeployRequest:
     dry_run: bool = False
     s3_bucket: str | None = None
     poll_interval: float = 2.0
-    #: The wall clock, to compare with CloudFormation's event times (injected by tests).
+    #: Seconds to follow events before leaving CloudFormation to carry on alone (``--timeout``).
+    timeout: float = DEFAULT_TIMEOUT
+    heartbeat: float = HEARTBEAT
+    #: The monotonic clock and sleep of the event wait, and the wall clock to compare with CloudFormation's
+    #: event times (tests inject fakes).
+    clock: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
@@ -77,10 +83,11 @@ class DeployOutcome:
     status: str
     changes: int = 0
     failures: list[str] = field(default_factory=list)
+    detail: str = ""
 
     def describe(self) -> str:
         """What happened, in words, for the final error line."""
-        return _DESCRIPTIONS.get(self.status, self.status)
+        return self.detail or _DESCRIPTIONS.get(self.status, self.status)
 
     @property
     def ok(self) -> bool:
@@ -172,7 +179,8 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
     verb = "creating" if change_type == "CREATE" else "updating"
     out.update(f"stack {name}: computing changes ({aws.where()})")
     change_set_id, _ = create_change_set(cfn, name, change_type, source, parameters, aws.where())
-    result = wait_for_change_set(cfn, change_set_id, name, aws.where(), interval=min(request.poll_interval, 1.0))
+    result = wait_for_change_set(cfn, change_set_id, name, aws.where(), interval=min(request.poll_interval, 1.0),
+                                  sleep=request.sleep)
     out.clear()
     created_for_review = stack is None
 
@@ -203,7 +211,7 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
             discard()
             out.print(f"stack {name}: not changed")
             return DeployOutcome("DECLINED", changes=len(result.changes))
-    return execute(aws, request, result, len(result.changes), out)
+    return execute(aws, request, result, len(result.changes), out, change_type)
 
 
 def show_changes(result: ChangeSetResult, stack_name: str, verb: str, out: StatusLine) -> None:
@@ -219,15 +227,14 @@ def show_changes(result: ChangeSetResult, stack_name: str, verb: str, out: Statu
         out.print(format_change(change, id_width, type_width))
 
 
-def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: int, out: StatusLine) -> DeployOutcome:
+def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: int, out: StatusLine,
+            operation: str = "UPDATE") -> DeployOutcome:
     import botocore.exceptions
 
     name = request.stack_name
     cfn = aws.client("cloudformation")
     follower = EventFollower(cfn, name, aws.where())
     follower.mark_existing()
-    started = time.monotonic()
-    progress = _Progress(total, name, started)
     try:
         with aws_errors(f"stack {name}: executing the change set", aws.where()):
             try:
@@ -244,45 +251,18 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
     except AwsError as error:
         return DeployOutcome("EXECUTE_FAILED", changes=total, failures=[str(error)])
 
-    def on_event(event: Event) -> None:
-        progress.record(event)
-        out.print(event.line())
-        out.update(progress.text())
-
-    status = follower.follow(on_event, on_tick=lambda: out.update(progress.text()),
-                             interval=request.poll_interval)
-    out.clear()
-    elapsed = time.monotonic() - started
+    settings = Watch(poll_interval=request.poll_interval, timeout=request.timeout, heartbeat=request.heartbeat,
+                     clock=request.clock, sleep=request.sleep)
+    watched = watch(follower, total, out, settings, operation)
+    status = watched.status
     if status in SUCCESS_STATUSES:
-        out.print(f"stack {name}: {status} in {elapsed:.0f} s")
+        out.print(f"stack {name}: {status} in {watched.elapsed:.0f} s")
         return DeployOutcome(status, changes=total)
     failures = failure_lines(follower.events, name)
     if status == "TIMEOUT":
-        failures = failures or [f"{name}: still in progress after {elapsed:.0f} s"]
+        return DeployOutcome(status, changes=total, failures=failures,
+                             detail=timeout_message(name, watched, request.timeout, operation))
     return DeployOutcome(status, changes=total, failures=failures or [f"{name}: {status}"])
-
-
-class _Progress:
-    """Resources done out of those the change set touches, for the status line."""
-
-    def __init__(self, total: int, stack_name: str, started: float) -> None:
-        self.total = max(total, 1)
-        self.stack_name = stack_name
-        self.started = started
-        self.latest: dict[str, str] = {}
-
-    def record(self, event: Event) -> None:
-        if not event.is_stack(self.stack_name):
-            self.latest[event.logical_id] = event.status
-
-    def text(self) -> str:
-        done = sum(1 for status in self.latest.values() if status.endswith(("_COMPLETE", "_SKIPPED")))
-        working = [key for key, status in self.latest.items() if status.endswith("_IN_PROGRESS")]
-        elapsed = int(time.monotonic() - self.started)
-        text = f"[{min(done, self.total)}/{self.total}] {elapsed // 60}:{elapsed % 60:02d}"
-        if working:
-            text += f"  in progress: {', '.join(working[-3:])}"
-        return text
 
 
 def _delete_review_stack(cfn: Any, stack_name: str) -> None:
