@@ -287,3 +287,17 @@ def test_a_stack_left_in_review_is_one_line_naming_the_state_and_the_next_step(s
     summaries = cfn.list_change_sets(StackName=stack)["Summaries"]
     assert [s["ChangeSetName"] for s in summaries if s.get("StackName") == stack] == ["earlier"], \
         "no change set was added"
+
+
+def test_a_first_deploy_that_fails_says_what_it_left_and_what_to_do(server, source):
+    stack = stack_name()
+    # a cluster spelled so that only CloudFormation can know it: the create fails while it executes
+    source.write_text(SOURCE.replace(f'"{CLUSTER}"', '{ "Fn::Join" = ["", ["no-such", "-cluster"]] }'))
+    failed = deploy(server, source, stack, "--yes")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Cluster not found" in failed.stderr
+    last = failed.stderr.splitlines()[-1]
+    status = server.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    # moto leaves the stack in REVIEW_IN_PROGRESS (CloudFormation in ROLLBACK_COMPLETE): either way, delete it
+    assert f"stack {stack} is {status}" in last and f"`watchbot-cfn delete --stack-name {stack}`" in last
+    assert "Traceback" not in failed.stderr

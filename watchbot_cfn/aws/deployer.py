@@ -1,10 +1,14 @@
 """Create or update a stack through a change set, with the changes shown first and a live view after.
 
 The flow: check the template against CloudFormation's limits (inline body,
-S3 upload, resource count) and the parameters against the template; create a
-CREATE or UPDATE change set and wait for it; print its changes, marking
-replacements; ask (unless told not to); execute; follow the stack's events
-until it settles. "No changes" is success. A failure names each failed
+S3 upload, resource count) and the parameters against the template; refuse,
+in one line naming the state and the next step, a stack that cannot take a
+change set now (:mod:`.stackstate`); check what the template names outside
+itself, such as the ECS cluster (:mod:`.preflight`); create a CREATE or
+UPDATE change set and wait for it; print its changes, marking replacements;
+ask (unless told not to); execute; follow the stack's events until it settles
+or ``--timeout`` passes, with a heartbeat when none arrive
+(:mod:`.watching`). "No changes" is success. A failure names each failed
 resource with CloudFormation's reason and exits 1; a change set that is not
 executed is deleted again, and so is the empty stack a declined first deploy
 would otherwise leave in REVIEW_IN_PROGRESS.
@@ -247,7 +251,8 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
                     out.print(event.line())
                 cause = f"{error_code(error)}: {error_message(error)}"
                 return DeployOutcome("EXECUTE_FAILED", changes=total,
-                                     failures=failure_lines(events, name) or [f"{name}: {cause}"])
+                                     failures=failure_lines(events, name) or [f"{name}: {cause}"],
+                                     detail=_left_behind(aws, name, request.now()))
     except AwsError as error:
         return DeployOutcome("EXECUTE_FAILED", changes=total, failures=[str(error)])
 
@@ -263,6 +268,15 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
         return DeployOutcome(status, changes=total, failures=failures,
                              detail=timeout_message(name, watched, request.timeout, operation))
     return DeployOutcome(status, changes=total, failures=failures or [f"{name}: {status}"])
+
+
+def _left_behind(aws: Aws, stack_name: str, now: datetime) -> str:
+    """After a change set failed to execute: the state the stack is left in, when it blocks the next deploy."""
+    try:
+        blocked = blocked_for_deploy(existing_stack(aws, stack_name), stack_name, None, now)
+    except AwsError:
+        blocked = None
+    return f"{_DESCRIPTIONS['EXECUTE_FAILED']}; {blocked}" if blocked else ""
 
 
 def _delete_review_stack(cfn: Any, stack_name: str) -> None:
