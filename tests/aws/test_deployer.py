@@ -10,7 +10,7 @@ tests/integration/test_cli_deploy.py.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -75,6 +75,7 @@ class ScriptedCloudFormation:
         self.polls = polls
         self.changes = changes
         self.stack_status = stack_status
+        self.stack_reason = ""
         self.history = list(OLD_EVENTS)  # oldest first
         self.executed = False
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -85,7 +86,7 @@ class ScriptedCloudFormation:
 
             raise ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does "
                                          "not exist"}}, "DescribeStacks")
-        return {"Stacks": [{"StackStatus": self.stack_status,
+        return {"Stacks": [{"StackStatus": self.stack_status, "StackStatusReason": self.stack_reason,
                             "Parameters": [{"ParameterKey": "GitSha", "ParameterValue": "old"}]}]}
 
     def create_change_set(self, **arguments: Any) -> dict[str, Any]:
@@ -118,10 +119,18 @@ class ScriptedCloudFormation:
         return page
 
 
-def aws_with(cfn: Any) -> Aws:
-    aws = Aws(session=None, region="us-east-1", endpoint_url=None)
-    aws._clients["cloudformation"] = cfn
-    return aws
+class ScriptedSession:
+    """A boto3 session that hands out the scripted clients by service name."""
+
+    def __init__(self, clients: dict[str, Any]) -> None:
+        self.clients = clients
+
+    def client(self, service: str, **settings: Any) -> Any:
+        return self.clients[service]
+
+
+def aws_with(cfn: Any, **others: Any) -> Aws:
+    return Aws(session=ScriptedSession({"cloudformation": cfn, **others}), region="us-east-1", endpoint_url=None)
 
 
 def run_deploy(cfn: Any, **request: Any) -> tuple[Any, str]:
@@ -170,17 +179,55 @@ def test_without_confirmation_nothing_is_executed_and_the_change_set_is_deleted(
 
 
 @pytest.mark.parametrize("status,expected", [
-    (None, "CREATE"), ("REVIEW_IN_PROGRESS", "CREATE"), ("UPDATE_ROLLBACK_COMPLETE", "UPDATE"),
-    ("CREATE_COMPLETE", "UPDATE")])
+    (None, "CREATE"), ("UPDATE_ROLLBACK_COMPLETE", "UPDATE"), ("CREATE_COMPLETE", "UPDATE")])
 def test_change_type(status, expected):
     stack = None if status is None else {"StackStatus": status}
     assert change_type_for(stack, STACK) == expected
 
 
-@pytest.mark.parametrize("status,fragment", [("ROLLBACK_COMPLETE", "delete it"), ("UPDATE_IN_PROGRESS", "busy")])
-def test_stacks_that_cannot_be_updated_say_what_to_do(status, fragment):
-    with pytest.raises(AwsError, match=fragment):
-        change_type_for({"StackStatus": status}, STACK)
+NOW = datetime(2026, 1, 1, 12, 0, 45, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("status,last_event_at,expected", [
+    ("REVIEW_IN_PROGRESS", None, "stack media is REVIEW_IN_PROGRESS: it was made for a change set that was never "
+                                 "applied (an earlier first deploy stopped or failed) and holds no resources; delete "
+                                 "it with `watchbot-cfn delete --stack-name media`, then deploy again"),
+    ("ROLLBACK_COMPLETE", None, "stack media is ROLLBACK_COMPLETE: its first deploy failed and was rolled back, and "
+                                "CloudFormation cannot update such a stack; delete it with `watchbot-cfn delete "
+                                "--stack-name media`, then deploy again"),
+    ("ROLLBACK_FAILED", None, "stack media is ROLLBACK_FAILED: its first deploy failed and could not be rolled back"),
+    ("DELETE_FAILED", None, "stack media is DELETE_FAILED (The following resource(s) failed to delete: "
+                            "[WatchbotBucket].): a delete stopped at resources it could not remove; run "
+                            "`watchbot-cfn delete --stack-name media` again"),
+    ("UPDATE_ROLLBACK_FAILED", None, "`aws cloudformation continue-update-rollback --stack-name media`"),
+    ("UPDATE_IN_PROGRESS", 5, "stack media is UPDATE_IN_PROGRESS (last event 40s ago: WatchbotService "
+                              "UPDATE_IN_PROGRESS): another operation is running; wait until it settles"),
+    ("UPDATE_IN_PROGRESS", -2400, "stack media is UPDATE_IN_PROGRESS and not moving (last event 40m45s ago: "
+                                  "WatchbotService UPDATE_IN_PROGRESS); CloudFormation is still waiting on that "
+                                  "resource (an ECS service whose tasks never start waits up to 3 hours): wait, or "
+                                  "cancel the update (CloudFormation rolls it back) with `aws cloudformation "
+                                  "cancel-update-stack --stack-name media`"),
+    ("CREATE_IN_PROGRESS", -2400, "and not moving (last event 40m45s ago: WatchbotService UPDATE_IN_PROGRESS); "
+                                  "CloudFormation is still waiting on that resource (an ECS service whose tasks "
+                                  "never start waits up to 3 hours): wait, or give up on the create and remove what "
+                                  "it made with `watchbot-cfn delete --stack-name media`"),
+    ("UPDATE_ROLLBACK_IN_PROGRESS", -2400, "wait: CloudFormation cannot cancel this step"),
+])
+def test_a_stack_that_cannot_take_a_change_set_is_one_line_naming_its_state_and_the_next_step(
+        status, last_event_at, expected):
+    cfn = ScriptedCloudFormation([], CHANGES, stack_status=status)
+    if status == "DELETE_FAILED":
+        cfn.stack_reason = "The following resource(s) failed to delete: [WatchbotBucket]."
+    if last_event_at is not None:
+        last = event(last_event_at % 60, "WatchbotService", "UPDATE_IN_PROGRESS")
+        last["Timestamp"] = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc) + timedelta(seconds=last_event_at)
+        cfn.history.append(last)
+    with pytest.raises(AwsError) as raised:
+        run_deploy(cfn, now=lambda: NOW)
+    line = str(raised.value)
+    assert "\n" not in line
+    assert expected in line
+    assert cfn.calls == [], "no change set was made, nothing half-done"
 
 
 def test_template_limits():
@@ -217,3 +264,67 @@ def test_failure_lines_fall_back_to_the_stack_reason():
 def test_format_change_for_add_and_remove():
     assert format_change(Change("Add", "Q", "AWS::SQS::Queue", ""), 3, 15) == "  + Add     Q    AWS::SQS::Queue"
     assert format_change(Change("Remove", "T", "AWS::SNS::Topic", "True"), 1, 15).startswith("  - Remove  T")
+
+
+class FakeClock:
+    """Monotonic time that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_watched(polls: list[list[dict[str, Any]]], **request: Any) -> tuple[Any, str, FakeClock]:
+    clock = FakeClock()
+    cfn = ScriptedCloudFormation(polls, CHANGES)
+    outcome, printed = run_deploy(cfn, poll_interval=2.0, clock=clock, sleep=clock.sleep, **request)
+    return outcome, printed, clock
+
+
+def test_a_heartbeat_line_every_30_seconds_without_events_says_how_long_and_what_happened_last():
+    started = [event(2, STACK, "UPDATE_IN_PROGRESS"), event(3, "WatchbotService", "UPDATE_IN_PROGRESS")]
+    finished = [event(4, "WatchbotService", "UPDATE_COMPLETE"), event(5, STACK, "UPDATE_COMPLETE")]
+    # the service takes 41 polls of 2 s (82 s) with no event at all
+    outcome, printed, _ = run_watched([started, *[[] for _ in range(40)], finished])
+    assert outcome.ok and outcome.status == "UPDATE_COMPLETE"
+    heartbeats = [line for line in printed.splitlines() if line.startswith("still ")]
+    assert heartbeats == [
+        "still UPDATE_IN_PROGRESS after 30s; last event 30s ago: WatchbotService UPDATE_IN_PROGRESS",
+        "still UPDATE_IN_PROGRESS after 1m00s; last event 1m00s ago: WatchbotService UPDATE_IN_PROGRESS",
+    ]
+    assert printed.splitlines()[-1] == f"stack {STACK}: UPDATE_COMPLETE in 82 s"
+
+
+def test_events_keep_the_heartbeat_away():
+    steady = [[event(n, "WatchbotService", "UPDATE_IN_PROGRESS")] for n in range(3, 40)]
+    outcome, printed, _ = run_watched([[event(2, STACK, "UPDATE_IN_PROGRESS")], *steady,
+                                       [event(41, STACK, "UPDATE_COMPLETE")]])
+    assert outcome.ok
+    assert not [line for line in printed.splitlines() if line.startswith("still ")]
+
+
+def test_the_event_wait_ends_by_timeout_and_says_how_to_keep_watching_or_cancel():
+    outcome, printed, _ = run_watched([[event(2, STACK, "UPDATE_IN_PROGRESS")]], timeout=60.0)
+    assert outcome.status == "TIMEOUT" and not outcome.ok
+    assert outcome.describe() == (
+        "stopped watching after 1m00s (--timeout 60) while it is UPDATE_IN_PROGRESS; CloudFormation carries on: "
+        "keep watching with `aws cloudformation wait stack-update-complete --stack-name media` (or its events in "
+        "the console), or cancel the update (CloudFormation rolls it back) with "
+        "`aws cloudformation cancel-update-stack --stack-name media`")
+    assert "still UPDATE_IN_PROGRESS after 30s; last event 30s ago: media UPDATE_IN_PROGRESS" in printed
+
+
+def test_timeout_is_an_option_of_deploy_with_a_default():
+    from watchbot_cfn.cli.main import build_parser
+
+    parser = build_parser(["deploy"])
+    assert parser.parse_args(["deploy", "s.toml", "--stack-name", "s"]).timeout == 1800.0
+    assert parser.parse_args(["deploy", "s.toml", "--stack-name", "s", "--timeout", "90"]).timeout == 90.0
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["deploy", "s.toml", "--stack-name", "s", "--timeout", "-5"])
+    assert exited.value.code == 2

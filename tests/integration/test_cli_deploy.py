@@ -120,8 +120,9 @@ def test_create_then_no_changes_then_update(server, source):
 def test_failing_update_names_the_failure_and_exits_1(server, source):
     stack = stack_name()
     assert deploy(server, source, stack, "--yes").returncode == 0
-    # when the update moves the service to a cluster that does not exist (ECS refuses the service)
-    source.write_text(SOURCE.replace(CLUSTER, "no-such-cluster"))
+    # when the update moves the service to a cluster that does not exist, spelled so that only CloudFormation
+    # can know it (ECS refuses the service while the change set executes)
+    source.write_text(SOURCE.replace(f'"{CLUSTER}"', '{ "Fn::Join" = ["", ["no-such", "-cluster"]] }'))
     failed = deploy(server, source, stack, "--yes")
     # then the change set was shown, the reason is printed and the exit code is 1
     assert failed.returncode == 1, failed.stdout + failed.stderr
@@ -129,6 +130,16 @@ def test_failing_update_names_the_failure_and_exits_1(server, source):
     assert "Cluster not found" in failed.stderr
     assert failed.stderr.splitlines()[-1].startswith(f"watchbot-cfn: error: stack {stack}: ")
     assert "Traceback" not in failed.stderr
+
+
+def test_a_missing_cluster_is_named_before_anything_is_created(server, source):
+    stack = stack_name()
+    source.write_text(SOURCE.replace(CLUSTER, "not-made-yet"))
+    line = one_error_line(deploy(server, source, stack, "--yes"))
+    assert f"WatchbotService (Cluster): the ECS cluster 'not-made-yet' does not exist in region {REGION}" in line
+    assert "aws ecs create-cluster --cluster-name not-made-yet" in line
+    names = [s["StackName"] for s in server.client("cloudformation").list_stacks()["StackSummaries"]]
+    assert stack not in names, "no stack, not even one in REVIEW_IN_PROGRESS"
 
 
 def test_dry_run_and_declining_leave_no_stack(server, source):
@@ -258,3 +269,35 @@ def test_region_and_credentials_default_for_a_loopback_endpoint(server, source):
     away = subprocess.run([*COMMAND, "send", "--stack-name", stack, "hi"], capture_output=True, text=True,
                           timeout=60, env=env)
     assert "no AWS region" in one_error_line(away)
+
+
+def test_a_stack_left_in_review_is_one_line_naming_the_state_and_the_next_step(server, source):
+    stack = stack_name()
+    # given a first change set that was made and never applied (as a failed or stopped first deploy leaves it)
+    cfn = server.client("cloudformation")
+    template = cli(server, "render", str(source)).stdout
+    cfn.create_change_set(StackName=stack, ChangeSetName="earlier", ChangeSetType="CREATE", TemplateBody=template,
+                          Capabilities=["CAPABILITY_IAM"])
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    line = one_error_line(deploy(server, source, stack, "--yes"))
+    assert line == (f"watchbot-cfn: error: stack {stack} is REVIEW_IN_PROGRESS: it was made for a change set that "
+                    "was never applied (an earlier first deploy stopped or failed) and holds no resources; delete "
+                    f"it with `watchbot-cfn delete --stack-name {stack}`, then deploy again")
+    # (moto lists every stack's change sets here, hence the filter)
+    summaries = cfn.list_change_sets(StackName=stack)["Summaries"]
+    assert [s["ChangeSetName"] for s in summaries if s.get("StackName") == stack] == ["earlier"], \
+        "no change set was added"
+
+
+def test_a_first_deploy_that_fails_says_what_it_left_and_what_to_do(server, source):
+    stack = stack_name()
+    # a cluster spelled so that only CloudFormation can know it: the create fails while it executes
+    source.write_text(SOURCE.replace(f'"{CLUSTER}"', '{ "Fn::Join" = ["", ["no-such", "-cluster"]] }'))
+    failed = deploy(server, source, stack, "--yes")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Cluster not found" in failed.stderr
+    last = failed.stderr.splitlines()[-1]
+    status = server.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    # moto leaves the stack in REVIEW_IN_PROGRESS (CloudFormation in ROLLBACK_COMPLETE): either way, delete it
+    assert f"stack {stack} is {status}" in last and f"`watchbot-cfn delete --stack-name {stack}`" in last
+    assert "Traceback" not in failed.stderr

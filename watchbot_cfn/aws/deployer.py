@@ -1,10 +1,14 @@
 """Create or update a stack through a change set, with the changes shown first and a live view after.
 
 The flow: check the template against CloudFormation's limits (inline body,
-S3 upload, resource count) and the parameters against the template; create a
-CREATE or UPDATE change set and wait for it; print its changes, marking
-replacements; ask (unless told not to); execute; follow the stack's events
-until it settles. "No changes" is success. A failure names each failed
+S3 upload, resource count) and the parameters against the template; refuse,
+in one line naming the state and the next step, a stack that cannot take a
+change set now (:mod:`.stackstate`); check what the template names outside
+itself, such as the ECS cluster (:mod:`.preflight`); create a CREATE or
+UPDATE change set and wait for it; print its changes, marking replacements;
+ask (unless told not to); execute; follow the stack's events until it settles
+or ``--timeout`` passes, with a heartbeat when none arrive
+(:mod:`.watching`). "No changes" is success. A failure names each failed
 resource with CloudFormation's reason and exits 1; a change set that is not
 executed is deleted again, and so is the empty stack a declined first deploy
 would otherwise leave in REVIEW_IN_PROGRESS.
@@ -18,6 +22,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from watchbot_cfn.analysis.references import check_references
@@ -30,7 +35,10 @@ from watchbot_cfn.aws.changeset import (
 )
 from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors, error_code, error_message
 from watchbot_cfn.aws.parameters import stack_parameters
+from watchbot_cfn.aws.preflight import check_external_references, parameter_values
 from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
+from watchbot_cfn.aws.stackstate import blocked_for_deploy
+from watchbot_cfn.aws.watching import DEFAULT_TIMEOUT, HEARTBEAT, Watch, timeout_message, watch
 from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
@@ -41,14 +49,6 @@ INLINE_LIMIT = 51_200
 URL_LIMIT = 1_000_000
 RESOURCE_LIMIT = 500
 _STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
-#: Statuses from which a stack cannot be updated, with what to do.
-_STUCK = {
-    "ROLLBACK_COMPLETE": "its first deploy failed and was rolled back",
-    "ROLLBACK_FAILED": "its first deploy failed and could not be rolled back",
-    "DELETE_FAILED": "it could not be deleted",
-}
-
-
 _DESCRIPTIONS = {
     "EXECUTE_FAILED": "the change set failed to execute",
     "ROLLBACK_COMPLETE": "the create failed and was rolled back; delete the stack before deploying it again",
@@ -58,7 +58,6 @@ _DESCRIPTIONS = {
                               "continue the rollback (aws cloudformation continue-update-rollback)",
     "CREATE_FAILED": "the create failed",
     "UPDATE_FAILED": "the update failed",
-    "TIMEOUT": "still in progress when watching stopped; CloudFormation carries on",
 }
 
 
@@ -71,6 +70,14 @@ class DeployRequest:
     dry_run: bool = False
     s3_bucket: str | None = None
     poll_interval: float = 2.0
+    #: Seconds to follow events before leaving CloudFormation to carry on alone (``--timeout``).
+    timeout: float = DEFAULT_TIMEOUT
+    heartbeat: float = HEARTBEAT
+    #: The monotonic clock and sleep of the event wait, and the wall clock to compare with CloudFormation's
+    #: event times (tests inject fakes).
+    clock: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass
@@ -80,10 +87,11 @@ class DeployOutcome:
     status: str
     changes: int = 0
     failures: list[str] = field(default_factory=list)
+    detail: str = ""
 
     def describe(self) -> str:
         """What happened, in words, for the final error line."""
-        return _DESCRIPTIONS.get(self.status, self.status)
+        return self.detail or _DESCRIPTIONS.get(self.status, self.status)
 
     @property
     def ok(self) -> bool:
@@ -137,19 +145,21 @@ def existing_stack(aws: Aws, stack_name: str) -> dict[str, Any] | None:
             raise
 
 
-def change_type_for(stack: dict[str, Any] | None, stack_name: str) -> str:
-    """CREATE for a new stack (or one only ever reviewed), UPDATE for a settled one; errors otherwise."""
-    if stack is None:
-        return "CREATE"
-    status = stack.get("StackStatus", "")
-    if status == "REVIEW_IN_PROGRESS":
-        return "CREATE"
-    if status in _STUCK:
-        raise AwsError(f"stack {stack_name} is {status}: {_STUCK[status]}; delete it "
-                       f"(aws cloudformation delete-stack --stack-name {stack_name}) and deploy again")
-    if status.endswith("_IN_PROGRESS"):
-        raise AwsError(f"stack {stack_name} is busy ({status}); wait until it settles and deploy again")
-    return "UPDATE"
+def latest_event(aws: Aws, stack_name: str) -> Event | None:
+    """The stack's newest event (one page), to tell a working operation from one that stopped moving."""
+    with aws_errors(f"stack {stack_name}: reading events", aws.where()):
+        page = aws.client("cloudformation").describe_stack_events(StackName=stack_name)
+    events = page.get("StackEvents") or ()
+    return Event.from_api(events[0]) if events else None
+
+
+def change_type_for(stack: dict[str, Any] | None, stack_name: str, last_event: Event | None = None,
+                    now: datetime | None = None) -> str:
+    """CREATE for a new stack, UPDATE for a settled one; one line naming the status and the next step otherwise."""
+    blocked = blocked_for_deploy(stack, stack_name, last_event, now)
+    if blocked:
+        raise AwsError(blocked)
+    return "CREATE" if stack is None else "UPDATE"
 
 
 def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
@@ -160,15 +170,21 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
     name = request.stack_name
     cfn = aws.client("cloudformation")
     stack = existing_stack(aws, name)
-    change_type = change_type_for(stack, name)
+    busy = stack is not None and stack.get("StackStatus", "").endswith("_IN_PROGRESS")
+    change_type = change_type_for(stack, name, latest_event(aws, name) if busy else None, request.now())
     previous = [p["ParameterKey"] for p in (stack or {}).get("Parameters") or ()] if change_type == "UPDATE" else []
     parameters = stack_parameters(request.template, request.parameters, previous)
+    stack_values = (stack or {}).get("Parameters") or () if change_type == "UPDATE" else ()
+    previous_values = {p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in stack_values}
+    check_external_references(aws, request.template,
+                              parameter_values(request.template, request.parameters, previous_values))
     source = template_source(aws, name, request.template, request.s3_bucket, out)
 
     verb = "creating" if change_type == "CREATE" else "updating"
     out.update(f"stack {name}: computing changes ({aws.where()})")
     change_set_id, _ = create_change_set(cfn, name, change_type, source, parameters, aws.where())
-    result = wait_for_change_set(cfn, change_set_id, name, aws.where(), interval=min(request.poll_interval, 1.0))
+    result = wait_for_change_set(cfn, change_set_id, name, aws.where(), interval=min(request.poll_interval, 1.0),
+                                  sleep=request.sleep)
     out.clear()
     created_for_review = stack is None
 
@@ -199,7 +215,7 @@ def deploy(aws: Aws, request: DeployRequest, out: StatusLine,
             discard()
             out.print(f"stack {name}: not changed")
             return DeployOutcome("DECLINED", changes=len(result.changes))
-    return execute(aws, request, result, len(result.changes), out)
+    return execute(aws, request, result, len(result.changes), out, change_type)
 
 
 def show_changes(result: ChangeSetResult, stack_name: str, verb: str, out: StatusLine) -> None:
@@ -215,15 +231,14 @@ def show_changes(result: ChangeSetResult, stack_name: str, verb: str, out: Statu
         out.print(format_change(change, id_width, type_width))
 
 
-def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: int, out: StatusLine) -> DeployOutcome:
+def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: int, out: StatusLine,
+            operation: str = "UPDATE") -> DeployOutcome:
     import botocore.exceptions
 
     name = request.stack_name
     cfn = aws.client("cloudformation")
     follower = EventFollower(cfn, name, aws.where())
     follower.mark_existing()
-    started = time.monotonic()
-    progress = _Progress(total, name, started)
     try:
         with aws_errors(f"stack {name}: executing the change set", aws.where()):
             try:
@@ -236,49 +251,32 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
                     out.print(event.line())
                 cause = f"{error_code(error)}: {error_message(error)}"
                 return DeployOutcome("EXECUTE_FAILED", changes=total,
-                                     failures=failure_lines(events, name) or [f"{name}: {cause}"])
+                                     failures=failure_lines(events, name) or [f"{name}: {cause}"],
+                                     detail=_left_behind(aws, name, request.now()))
     except AwsError as error:
         return DeployOutcome("EXECUTE_FAILED", changes=total, failures=[str(error)])
 
-    def on_event(event: Event) -> None:
-        progress.record(event)
-        out.print(event.line())
-        out.update(progress.text())
-
-    status = follower.follow(on_event, on_tick=lambda: out.update(progress.text()),
-                             interval=request.poll_interval)
-    out.clear()
-    elapsed = time.monotonic() - started
+    settings = Watch(poll_interval=request.poll_interval, timeout=request.timeout, heartbeat=request.heartbeat,
+                     clock=request.clock, sleep=request.sleep)
+    watched = watch(follower, total, out, settings, operation)
+    status = watched.status
     if status in SUCCESS_STATUSES:
-        out.print(f"stack {name}: {status} in {elapsed:.0f} s")
+        out.print(f"stack {name}: {status} in {watched.elapsed:.0f} s")
         return DeployOutcome(status, changes=total)
     failures = failure_lines(follower.events, name)
     if status == "TIMEOUT":
-        failures = failures or [f"{name}: still in progress after {elapsed:.0f} s"]
+        return DeployOutcome(status, changes=total, failures=failures,
+                             detail=timeout_message(name, watched, request.timeout, operation))
     return DeployOutcome(status, changes=total, failures=failures or [f"{name}: {status}"])
 
 
-class _Progress:
-    """Resources done out of those the change set touches, for the status line."""
-
-    def __init__(self, total: int, stack_name: str, started: float) -> None:
-        self.total = max(total, 1)
-        self.stack_name = stack_name
-        self.started = started
-        self.latest: dict[str, str] = {}
-
-    def record(self, event: Event) -> None:
-        if not event.is_stack(self.stack_name):
-            self.latest[event.logical_id] = event.status
-
-    def text(self) -> str:
-        done = sum(1 for status in self.latest.values() if status.endswith(("_COMPLETE", "_SKIPPED")))
-        working = [key for key, status in self.latest.items() if status.endswith("_IN_PROGRESS")]
-        elapsed = int(time.monotonic() - self.started)
-        text = f"[{min(done, self.total)}/{self.total}] {elapsed // 60}:{elapsed % 60:02d}"
-        if working:
-            text += f"  in progress: {', '.join(working[-3:])}"
-        return text
+def _left_behind(aws: Aws, stack_name: str, now: datetime) -> str:
+    """After a change set failed to execute: the state the stack is left in, when it blocks the next deploy."""
+    try:
+        blocked = blocked_for_deploy(existing_stack(aws, stack_name), stack_name, None, now)
+    except AwsError:
+        blocked = None
+    return f"{_DESCRIPTIONS['EXECUTE_FAILED']}; {blocked}" if blocked else ""
 
 
 def _delete_review_stack(cfn: Any, stack_name: str) -> None:

@@ -58,9 +58,11 @@ def is_terminal(status: str) -> bool:
 class EventFollower:
     """New events of one stack, oldest first."""
 
-    def __init__(self, cfn: Any, stack_name: str, where: str) -> None:
+    def __init__(self, cfn: Any, stack_name: str, where: str, stack_id: str | None = None) -> None:
         self.cfn = cfn
         self.stack_name = stack_name
+        #: Events are read by id when known: after a delete, the name no longer finds the stack.
+        self.stack_id = stack_id
         self.where = where
         self.seen: set[str] = set()
         self.events: list[Event] = []
@@ -95,7 +97,7 @@ class EventFollower:
         pages = 0
         with aws_errors(f"stack {self.stack_name}: reading events", self.where):
             while True:
-                arguments: dict[str, Any] = {"StackName": self.stack_name}
+                arguments: dict[str, Any] = {"StackName": self.stack_id or self.stack_name}
                 if token:
                     arguments["NextToken"] = token
                 try:
@@ -113,16 +115,16 @@ class EventFollower:
 
     def follow(self, on_event: Callable[[Event], None], on_tick: Callable[[], None] = lambda: None,
                interval: float = 2.0, timeout: float = 3 * 3600.0,
-               sleep: Callable[[float], None] = time.sleep) -> str:
+               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> str:
         """Report new events until the stack settles; returns its final status ("TIMEOUT" if it never does)."""
-        deadline = time.monotonic() + timeout
+        deadline = clock() + timeout
         while True:
             for event in self.poll():
                 on_event(event)
             status = self.final_status()
             if status:
                 return status
-            if time.monotonic() > deadline:
+            if clock() >= deadline:
                 return "TIMEOUT"
             on_tick()
             sleep(interval)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["AWS_HELP", "SOURCE_HELP", "TEMPLATE_OR_SOURCE_HELP", "add_aws_arguments", "connect_from", "describe"]
+__all__ = ["AWS_HELP", "SOURCE_HELP", "TEMPLATE_OR_SOURCE_HELP", "add_aws_arguments", "add_timeout_argument",
+           "connect_from", "describe"]
 
 SOURCE_HELP = (
     "a .toml, .yaml/.yml or .json file of options (one system, or a 'systems' list, plus your own "
@@ -42,3 +43,21 @@ def connect_from(args: argparse.Namespace) -> Any:
     from watchbot_cfn.aws.clients import connect
 
     return connect(args.region, args.endpoint_url, getattr(args, "profile", None))
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected a number of seconds greater than 0")
+    return value
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--timeout SECONDS`` of the stack commands' event wait (``deploy``, ``delete``)."""
+    parser.add_argument("--timeout", type=_seconds, default=default, metavar="SECONDS",
+                        help=f"stop watching the stack's events after SECONDS (default: {default:g}, "
+                             f"{default / 60:g} minutes); CloudFormation carries on, and the message says how to "
+                             "keep watching or cancel")

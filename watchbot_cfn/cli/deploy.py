@@ -5,17 +5,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-from watchbot_cfn.cli.arguments import AWS_HELP, SOURCE_HELP, add_aws_arguments, connect_from, describe
+from watchbot_cfn.cli.arguments import (
+    AWS_HELP,
+    SOURCE_HELP,
+    add_aws_arguments,
+    add_timeout_argument,
+    connect_from,
+    describe,
+)
 
 __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from watchbot_cfn.aws.watching import DEFAULT_TIMEOUT
+
     describe(
         parser,
         description="Render SOURCE and create or update stack NAME through a CloudFormation change set: the "
                     "changes are shown first (resources that would be replaced are marked), applied after a "
                     "confirmation unless --yes, and the stack's events are followed with a live progress line "
-                    "until it settles. 'No changes' is success. On failure or rollback the failed resources "
+                    "until it settles (a line every 30 s without events says how long it has been; --timeout "
+                    "stops watching). 'No changes' is success. On failure or rollback the failed resources "
                     "and CloudFormation's reasons are printed and the exit code is 1. " + AWS_HELP,
         epilog="Examples: watchbot-cfn deploy examples/minimal.toml --stack-name media-resize; "
                "watchbot-cfn deploy app.py --stack-name prod --parameter GitSha=$(git rev-parse HEAD) --yes")
@@ -31,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s3-bucket", metavar="BUCKET",
                         help="upload the template to BUCKET first; needed when it exceeds CloudFormation's "
                              "51,200-byte limit for an inline template (up to 1 MB this way)")
+    add_timeout_argument(parser, DEFAULT_TIMEOUT)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     aws = connect_from(args)
     out = StatusLine(sys.stdout)
     request = DeployRequest(stack_name=args.stack_name, template=template, parameters=parameters,
-                            yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket)
+                            yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket,
+                            timeout=args.timeout)
     try:
         outcome = deploy(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
     except KeyboardInterrupt:

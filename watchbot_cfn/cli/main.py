@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("lint", "lint a template or source with cfn-lint"),
     "options": ("options", "list every option with its default and description"),
     "deploy": ("deploy", "create or update a stack from a source, through a change set"),
+    "delete": ("delete", "delete a stack, saying first which queues, logs and tables are kept or lost"),
     "local": ("local", "run the whole pipeline locally: endpoint, stack, watcher, live counts"),
     "send": ("send", "send messages to a stack's work topic (or FIFO queue)"),
     "graph": ("graph", "draw the rendered stack: resources and their references"),
