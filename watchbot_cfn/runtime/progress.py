@@ -172,13 +172,15 @@ class Progress:
     ``client`` to reuse a boto3 DynamoDB client.
     """
 
-    def __init__(self, table: str | None = None, client: Any = None, region: str | None = None) -> None:
+    def __init__(self, table: str | None = None, client: Any = None, region: str | None = None,
+                 endpoint_url: str | None = None, profile: str | None = None) -> None:
         raw = table if table is not None else os.environ.get(contract.ENV_PROGRESS_TABLE, "")
         if not raw.strip():
             raise ProgressError(f"no progress table: set {contract.ENV_PROGRESS_TABLE} to the table's ARN "
                                 "(reduce mode sets it in the container)")
         self.table = parse_table(raw)
-        self.client = client if client is not None else make_client(region or self.table.region)
+        self.client = (client if client is not None
+                       else make_client(region or self.table.region, endpoint_url=endpoint_url, profile=profile))
 
     # -- writes
     def set_total(self, job_id: str, total: int) -> None:
@@ -314,11 +316,37 @@ class Progress:
         return self.client.update_item(**request)
 
 
-def make_client(region: str | None) -> Any:
-    """A DynamoDB client that retries throttling patiently (progress traffic comes in bursts)."""
+#: Region assumed for a loopback endpoint when none is configured (what ``watchbot-cfn local`` uses).
+LOCAL_REGION = "us-east-1"
+
+
+def make_client(region: str | None, endpoint_url: str | None = None, profile: str | None = None) -> Any:
+    """A DynamoDB client that retries throttling patiently (progress traffic comes in bursts).
+
+    Settings are read as AWS's own CLI reads them: ``region`` (the command line's, or the table ARN's), else
+    ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's; ``endpoint_url``, else ``DynamoDbEndpoint``
+    (the original client's variable), else ``AWS_ENDPOINT_URL``; ``profile``, else ``AWS_PROFILE``. A loopback
+    endpoint needs no region or credentials.
+    """
     config = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
-    endpoint = os.environ.get(ENV_DYNAMODB_ENDPOINT) or None
-    return boto3.session.Session().client("dynamodb", region_name=region, endpoint_url=endpoint, config=config)
+    endpoint = (endpoint_url or os.environ.get(ENV_DYNAMODB_ENDPOINT) or os.environ.get("AWS_ENDPOINT_URL")
+                or None)
+    session = boto3.session.Session(profile_name=profile or None,
+                                    region_name=region or os.environ.get("AWS_REGION") or None)
+    resolved = session.region_name
+    if endpoint and _loopback(endpoint):
+        resolved = resolved or LOCAL_REGION
+        if session.get_credentials() is None:
+            session = boto3.session.Session(region_name=resolved, aws_access_key_id="local",
+                                            aws_secret_access_key="local")
+    return session.client("dynamodb", region_name=resolved, endpoint_url=endpoint, config=config)
+
+
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _check_job(job_id: str) -> None:

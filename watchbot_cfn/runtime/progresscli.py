@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--table", metavar="ARN_OR_NAME",
                         help=f"the progress table's ARN or name (default: ${contract.ENV_PROGRESS_TABLE})")
+    parser.add_argument("--region", metavar="REGION",
+                        help="the table's region (default: the ARN's, then $AWS_REGION, $AWS_DEFAULT_REGION, the "
+                             "profile's)")
+    parser.add_argument("--endpoint-url", metavar="URL",
+                        help="send every call to URL (default: $DynamoDbEndpoint, then $AWS_ENDPOINT_URL)")
+    parser.add_argument("--profile", metavar="NAME", help="AWS profile to use (default: $AWS_PROFILE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -89,12 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
-    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
 
     from watchbot_cfn.runtime.progress import Progress, ProgressError
 
     try:
-        progress = Progress(args.table)
+        progress = Progress(args.table, region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
         output = run(progress, args)
     except ProgressError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
@@ -105,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     except NoRegionError:
-        print(f"{PROG}: no AWS region: give the table's ARN (it names the region) or set AWS_REGION", file=sys.stderr)
+        print(f"{PROG}: no AWS region: give the table's ARN (it names the region), --region, or set AWS_REGION or "
+              "AWS_DEFAULT_REGION", file=sys.stderr)
+        return EXIT_FAILED
+    except ProfileNotFound as error:
+        print(f"{PROG}: --profile: {error}", file=sys.stderr)
         return EXIT_FAILED
     except BotoCoreError as error:
         print(f"{PROG}: {args.command} {args.job_id}: {error}", file=sys.stderr)
