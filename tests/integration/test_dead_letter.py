@@ -349,7 +349,9 @@ def test_a_triage_session_shows_each_message_with_its_logs_and_acts_on_the_answe
     plan = {texts[0]: "r", texts[1]: "k", texts[2]: "d"}
     with Running(moto_server, "triage", "--stack-name", resize["stack"], "--prefix", "Resize") as running:
         for asked in range(1, 4):
-            running.wait_for(lambda: running.stderr.count("Action?") == asked)  # noqa: B023
+            # stdout and stderr are read by separate threads: wait for the question and for the whole section
+            running.wait_for(lambda: running.stderr.count("Action?") == asked and any(  # noqa: B023
+                end in running.stdout.rsplit("\nid:", 1)[-1] for end in ("(none found)", "[failure] exit code 1")))
             shown = running.stdout.rsplit("\nid:", 1)[1]
             [text] = [text for text in texts if text in shown]
             if text == texts[0]:
