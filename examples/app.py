@@ -9,7 +9,7 @@ from __future__ import annotations
 import awacs.s3
 import awacs.sns
 from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, Join, Output, Parameter, Ref, Template
+from troposphere import Output, Parameter, Ref, Sub, Template
 from troposphere.iam import ManagedPolicy
 from troposphere.s3 import (
     Bucket,
@@ -47,7 +47,7 @@ def build() -> Template:
         env={"RESULTS_BUCKET": Ref(results)},
         permissions=[
             Statement(Effect=Allow, Action=[awacs.s3.PutObject],
-                      Resource=[Join("", [GetAtt(results, "Arn"), "/*"])]),
+                      Resource=[Sub(f"${{{results.title}.Arn}}/*")]),
         ],
     )
     system.add_parameter(Parameter("GitSha", Type="String", Description="Image tag to deploy (the git sha)"))

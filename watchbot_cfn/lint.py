@@ -28,8 +28,12 @@ class Finding:
         return f"{self.level} {self.rule} at {self.path}: {self.message}"
 
 
-def lint(template: Any, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Finding]:
-    """Lint a template given as a troposphere Template, a dict or a JSON/YAML string."""
+def lint(template: Any, regions: tuple[str, ...] = DEFAULT_REGIONS, informational: bool = False) -> list[Finding]:
+    """Lint a template given as a troposphere Template, a dict or a JSON/YAML string.
+
+    ``informational`` adds cfn-lint's I rules (off by default in cfn-lint too), such as I3011: a stateful
+    resource without explicit deletion and replacement policies.
+    """
     try:
         from cfnlint.api import ManualArgs
         from cfnlint.api import lint as cfn_lint
@@ -41,17 +45,15 @@ def lint(template: Any, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Find
         text = json.dumps(template)
     else:
         text = str(template)
-    matches = cfn_lint(text, config=ManualArgs(regions=list(regions)))
+    extra = {"include_checks": ["I"]} if informational else {}
+    matches = cfn_lint(text, config=ManualArgs(regions=list(regions), **extra))
     return [
         Finding(
             rule=match.rule.id,
-            level=_level(match.rule.id),
+            level=str(match.rule.severity),
             message=match.message,
             path="/".join(str(p) for p in getattr(match, "path", []) or []) or f"line {match.linenumber}",
         )
         for match in matches
     ]
 
-
-def _level(rule_id: str) -> str:
-    return {"E": "error", "W": "warning", "I": "informational"}.get(rule_id[:1], "error")

@@ -57,6 +57,9 @@ FARGATE_ONLY = ("FARGATE", "FARGATE_SPOT")
 SCALING_MODES = ("queue-depth", "backlog-per-task", "backlog")
 #: Most tasks one service may scale to here.
 MAX_TASKS = 10_000
+#: Stateful resources whose deletion and replacement policy ``retain`` sets (the table kept by default).
+RETAINABLE = ("queue", "dead_letter_queue", "log_group", "progress_table")
+
 #: SQS's longest retention, in seconds (14 days).
 MAX_RETENTION = 1_209_600
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -352,6 +355,10 @@ class Options:
                                               accepts=Int(1, 40_000), group="reduce")
     webhook: bool = option("Accept messages by HTTP POST to an API Gateway endpoint with an API key.", False,
                            accepts=Bool(), group="webhook")
+    retain: list = option("Stateful resources CloudFormation keeps (DeletionPolicy and UpdateReplacePolicy "
+                          "Retain) when the stack is deleted or the resource would be replaced: any of queue, "
+                          "dead_letter_queue, log_group, progress_table. The others say Delete, explicitly.",
+                          list(RETAINABLE[-1:]), accepts=ListOf(Choice(RETAINABLE)))
 
     # -- encryption and access (docs/security.md); `watchbot-cfn key-policy` prints what each key's policy needs
     message_kms_key: Any = option("Customer managed KMS key (its ARN) that encrypts both queues and the topics this "

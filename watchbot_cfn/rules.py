@@ -121,6 +121,16 @@ def _named_and_generated(o: Options) -> dict[str, Any] | None:
     return {"roles": ", ".join(both)} if both else None
 
 
+def _queue_name_unlike_its_kind(o: Options) -> dict[str, Any] | None:
+    """SQS: a FIFO queue's name ends in .fifo, a standard queue's does not."""
+    for role in ("queue", "dead_letter_queue"):
+        name = o.resource_names.get(role)
+        if isinstance(name, str) and name.endswith(".fifo") != bool(o.fifo):
+            need = "must end in .fifo (fifo = true)" if o.fifo else "must not end in .fifo (fifo = false)"
+            return {"role": role, "name": name, "need": need}
+    return None
+
+
 def _repeated_logical_ids(o: Options) -> dict[str, Any] | None:
     seen: dict[str, str] = {}
     for role, logical_id in o.logical_ids.items():
@@ -190,6 +200,8 @@ RULES: tuple[Rule, ...] = (
          "applies only with reduce=True (there is no progress table otherwise)"),
     Rule("a name or a generated name", "generated_names",
          _named_and_generated, "names {roles}, which resource_names also names: keep one of the two"),
+    Rule("queue names match the queue kind", "resource_names", _queue_name_unlike_its_kind,
+         "{role} is named {name!r}, which {need}: SQS refuses it"),
     Rule("one logical id per resource", "logical_ids", _repeated_logical_ids,
          "gives {logical_id} to both {roles}: every resource needs its own logical id"),
     Rule("table export needs reduce mode", "exports", _table_export_without_table,

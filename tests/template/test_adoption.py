@@ -113,3 +113,19 @@ def test_an_adopted_fifo_render_with_an_empty_export_lints_clean():
                        "exports": [{"name": "my-stack-topic", "value": "topic"}],
                        "generated_names": ["log_group"]})
     assert [str(f) for f in lint(body.to_json()) if f.level != "informational"] == []
+
+
+@pytest.mark.parametrize(("fifo", "role", "name", "need"), [
+    (True, "dead_letter_queue", "jobs-dead", "must end in .fifo"),
+    (False, "queue", "jobs.fifo", "must not end in .fifo"),
+])
+def test_a_queue_name_sqs_would_refuse_for_the_queue_kind_names_the_option(fifo, role, name, need):
+    with pytest.raises(OptionsError) as error:
+        template(**REQUIRED, fifo=fifo, resource_names={role: name})
+    text = str(error.value)
+    assert "resource_names" in text and f"{role} is named {name!r}" in text and need in text
+
+
+def test_fifo_queue_names_that_end_in_fifo_are_kept():
+    body = json.loads(template(**REQUIRED, fifo=True, resource_names={"queue": "jobs.fifo"}).to_json())
+    assert body["Resources"]["WatchbotQueue"]["Properties"]["QueueName"] == "jobs.fifo"

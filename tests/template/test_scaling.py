@@ -64,8 +64,7 @@ def test_each_alarm_drives_its_policy_which_drives_the_service_target(mode):
     target = props(built, "ThumbsScalingTarget")
     assert target["ServiceNamespace"] == "ecs"
     assert target["ScalableDimension"] == "ecs:service:DesiredCount"
-    assert target["ResourceId"] == {"Fn::Join": ["", ["service/", "processing", "/",
-                                                      {"Fn::GetAtt": ["ThumbsService", "Name"]}]]}
+    assert target["ResourceId"] == {"Fn::Sub": "service/processing/${ThumbsService.Name}"}
     assert target["RoleARN"] == {"Fn::GetAtt": ["ThumbsScalingRole", "Arn"]}
 
 
@@ -75,12 +74,15 @@ def test_target_bounds_come_from_min_and_max_size_even_as_intrinsics():
 
 
 @pytest.mark.parametrize("cluster, expected", [
-    ("arn:aws:ecs:us-east-1:123456789012:cluster/processing", "processing"),
-    ({"Ref": "Cluster"}, {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "WatchbotService"}]}]}),
+    ("arn:aws:ecs:us-east-1:123456789012:cluster/processing",
+     {"Fn::Sub": "service/processing/${WatchbotService.Name}"}),
+    ("odd${name}", {"Fn::Sub": "service/odd${!name}/${WatchbotService.Name}"}),
+    ({"Ref": "Cluster"}, {"Fn::Sub": ["service/${Cluster}/${WatchbotService.Name}", {
+        "Cluster": {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "WatchbotService"}]}]}}]}),
 ])
 def test_the_resource_id_names_the_cluster_by_name(cluster, expected):
     target = props(resources(cluster=cluster), "WatchbotScalingTarget")
-    assert target["ResourceId"]["Fn::Join"][1][1] == expected
+    assert target["ResourceId"] == expected
 
 
 def test_the_scaling_role_may_only_describe_alarms_and_change_this_service():

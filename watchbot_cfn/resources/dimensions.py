@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Join, Ref, Select, Split
+from troposphere import GetAtt, Ref, Select, Split, Sub
 from troposphere.cloudwatch import MetricDimension
 
 from watchbot_cfn.naming import Names
@@ -55,9 +55,12 @@ def service_name(names: Names) -> GetAtt:
     return GetAtt(names.service, "Name")
 
 
-def scalable_resource_id(options: Options, names: Names) -> Join:
+def scalable_resource_id(options: Options, names: Names) -> Sub:
     """``service/<cluster name>/<service name>``, as Application Auto Scaling wants it."""
-    return Join("", ["service/", cluster_name(options, names), "/", service_name(names)])
+    cluster = cluster_name(options, names)
+    if isinstance(cluster, str):  # "${!" is Fn::Sub's literal "${"
+        return Sub(f"service/{cluster.replace('${', '${!')}/${{{names.service}.Name}}")
+    return Sub(f"service/${{Cluster}}/${{{names.service}.Name}}", Cluster=cluster)
 
 
 def queue_dimensions(names: Names) -> list[MetricDimension]:

@@ -13,6 +13,7 @@ from troposphere.logs import LogGroup
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.resources import retention
 from watchbot_cfn.resources.scanner import LOGS_DEFAULT_ENCRYPTION, skip
 
 __all__ = ["build"]
@@ -26,4 +27,4 @@ def build(options: Options, names: Names) -> list[Any]:
         group.KmsKeyId = options.log_kms_key
     else:
         group.Metadata = skip(LOGS_DEFAULT_ENCRYPTION)
-    return [group]
+    return [retention.apply(group, "log_group", options)]

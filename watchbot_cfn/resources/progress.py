@@ -30,7 +30,7 @@ from troposphere.iam import PolicyType
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
-from watchbot_cfn.resources import keys, policies
+from watchbot_cfn.resources import keys, policies, retention
 from watchbot_cfn.resources.scanner import DYNAMODB_OWNED_KEY, skip
 
 __all__ = ["ACTIONS", "KEY", "build"]
@@ -64,6 +64,7 @@ def build(options: Options, names: Names) -> list[Any]:
         table.BillingMode = "PROVISIONED"
         table.ProvisionedThroughput = ProvisionedThroughput(ReadCapacityUnits=options.read_capacity_units,
                                                             WriteCapacityUnits=options.write_capacity_units)
+    retention.apply(table, "progress_table", options)
     policy = PolicyType(
         names.progress_table_policy,
         PolicyName=names.progress_table_policy_name,

@@ -22,7 +22,7 @@ from troposphere.sqs import Queue, QueuePolicy, RedrivePolicy
 
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import MAX_RETENTION, Options
-from watchbot_cfn.resources import policies
+from watchbot_cfn.resources import policies, retention
 from watchbot_cfn.resources.scanner import SQS_MANAGED_ENCRYPTION, skip
 
 __all__ = ["ONLY_THE_WORK_TOPIC_SENDS", "build", "work_queue_arn_by_name"]
@@ -67,7 +67,7 @@ def _work_queue(options: Options, names: Names) -> Queue:
         queue.FifoQueue = True
         queue.ContentBasedDeduplication = True
     _encrypt(queue, options)
-    return queue
+    return retention.apply(queue, "queue", options)
 
 
 def _dead_letter_queue(options: Options, names: Names) -> Queue:
@@ -87,7 +87,7 @@ def _dead_letter_queue(options: Options, names: Names) -> Queue:
     if options.fifo:
         queue.FifoQueue = True
     _encrypt(queue, options)
-    return queue
+    return retention.apply(queue, "dead_letter_queue", options)
 
 
 def _name(name: Any) -> dict[str, Any]:
