@@ -100,8 +100,6 @@ def test_settles_go_out_while_every_extension_call_hangs(moto_server):
             # then every message is deleted without waiting for them
             assert depth_becomes(moto_server, url, (0, 0), timeout=8) == (0, 0)
             assert not hang.gate.is_set() and proxy.in_flight(EXTEND) >= 1
-            lines = watcher.snapshot()
-            assert not any("settling waits" in line for line in lines)
             hang.open()
             counts = final_counts(watcher)
         assert counts["received"] == 40 and counts["deleted"] == 40 and "delete_failed" not in counts

@@ -6,6 +6,7 @@ import threading
 import time
 
 from tests.runtime.helpers import CapturingLogger, FakeSqs
+from tests.runtime.helpers import ManualClock as Clock
 from tests.support.waiting import wait_for
 from watchbot_cfn.runtime.hold import Hold
 from watchbot_cfn.runtime.message import Message
@@ -36,18 +37,6 @@ def test_tracked_messages_are_extended_every_interval_in_batches():
     assert all(len(call["Entries"]) <= 10 for call in calls)
     assert {entry["VisibilityTimeout"] for call in calls for entry in call["Entries"]} == {7}
     beat.close()
-
-
-class Clock:
-    """A monotonic clock the test moves; counts its reads, so a test knows the heartbeat has looked at it."""
-
-    def __init__(self) -> None:
-        self.now = time.monotonic()
-        self.reads = 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return self.now
 
 
 def test_nothing_is_extended_before_the_interval():
