@@ -67,17 +67,18 @@ class DepthWatch:
 
 
 def test_extensions_go_out_side_by_side_so_fifty_slow_ones_keep_every_message_hidden(moto_server):
-    # given 50 running jobs, visibility 21 s (extended at 14 s, 7 s left) and 2 s per extension call: five
-    # batches one after another need 10 s, so the later ones would reach SQS after their messages reappeared
-    url, _ = create_queue(moto_server, visibility=21)
-    proxy = FaultProxy(moto_server.port, [Rule(EXTEND, "delay", delay=2.0)])
+    # given 50 running jobs, visibility 30 s (extended at 20 s, 10 s left) and 2.5 s per extension call:
+    # five batches one after another need 12.5 s, so the last ones would reach SQS after their messages
+    # reappeared
+    url, _ = create_queue(moto_server, visibility=30)
+    proxy = FaultProxy(moto_server.port, [Rule(EXTEND, "delay", delay=2.5)])
     try:
         send(moto_server, url, [f"m{index}" for index in range(50)])
         watch = DepthWatch(moto_server, url)
-        with through(proxy, WatcherProcess(moto_server, url, "echo started; sleep 30", concurrency="50",
-                                           visibilityTimeout="21")) as watcher:
+        with through(proxy, WatcherProcess(moto_server, url, "echo started; sleep 26", concurrency="50",
+                                           visibilityTimeout="30")) as watcher:
             watcher.wait_for(lambda lines: sum(line.endswith("] started") for line in lines) == 50, 60)
-            # when every job runs through two rounds of extensions
+            # when every job runs through a round of extensions
             until(lambda: watch.look() == (0, 0), 90, "all 50 messages to be deleted")
             counts = final_counts(watcher)
         # then no message was ever visible, received again or run twice, and none lapsed
