@@ -9,7 +9,7 @@ carries in the ``X-Amz-Target`` header) and what happens to the calls it picks:
 - ``stall``: no answer at all until the client gives up (a hung endpoint);
 - ``hold``: no answer while the rule's gate is closed; once it opens the call is
   forwarded and answered, if the client still waits;
-- ``delay``: forwarded and answered ``delay`` seconds late;
+- ``delay``: forwarded ``delay`` seconds late (so it also takes effect that late), then answered;
 - ``error``: answered with an HTTP 500 ``InternalError``, never forwarded;
 - ``throttle``: answered with an HTTP 400 ``ThrottlingException``, never forwarded;
 - ``empty``: answered 200 with an empty body, never forwarded (the call did nothing);
@@ -212,6 +212,11 @@ class FaultProxy:
             while not rule.gate.wait(0.05):
                 if _closed(client):
                     return None
+        if kind == "delay" and rule is not None:
+            deadline = time.monotonic() + rule.delay
+            while time.monotonic() < deadline:
+                if _closed(client, min(0.05, max(deadline - time.monotonic(), 0.0))):
+                    return None
         if kind in _ERROR_BODIES:
             status, reason, body, query_error = _ERROR_BODIES[kind]
             return _response(status, reason, body, query_error)
@@ -220,11 +225,6 @@ class FaultProxy:
         response = self._forward(request)
         if response is None:
             return None
-        if kind == "delay" and rule is not None:
-            deadline = time.monotonic() + rule.delay
-            while time.monotonic() < deadline:
-                if _closed(client, min(0.05, max(deadline - time.monotonic(), 0.0))):
-                    return None
         if kind == "empty_after":
             return _response(200, "OK", b"")
         return response
