@@ -28,7 +28,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from watchbot_cfn import contract
@@ -82,7 +81,13 @@ class Heartbeat:
         self._tracked: dict[int, _Tracked] = {}  # by hold token: two receives of one message never collide
         self._recent: deque[float] = deque(maxlen=_RECENT_CALLS)
         self._closed = False
-        self._pool = ThreadPoolExecutor(max_workers=max(1, extenders), thread_name_prefix="extend")
+        # Calls waiting for an extender thread; the threads are daemons started as needed, so a call
+        # on the wire never holds up the watcher's exit.
+        self._extenders = max(1, extenders)
+        self._work_cond = threading.Condition()
+        self._work: deque[list[tuple[BatchEntry, _Tracked]]] = deque()
+        self._workers = 0
+        self._idle = 0
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def start(self) -> Heartbeat:
@@ -131,8 +136,9 @@ class Heartbeat:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify()
-        self._pool.shutdown(wait=False)
+            self._cond.notify_all()
+        with self._work_cond:
+            self._work_cond.notify_all()
 
     def _due(self, extended_at: float) -> float:
         """When the next extension goes out: after ``interval``, or earlier while calls are slow."""
@@ -172,10 +178,36 @@ class Heartbeat:
                 continue
             entries.append((BatchEntry(str(tracked.hold.token), message.receipt_handle, seconds), tracked))
         for batch in chunks(entries):
-            try:
-                self._pool.submit(self._extend, batch)
-            except RuntimeError:  # no thread for it (a process limit, or closing): send it from here
-                self._extend(batch)
+            with self._work_cond:
+                self._work.append(batch)
+                grow = len(self._work) > self._idle and self._workers < self._extenders
+                if grow:
+                    self._workers += 1
+                self._work_cond.notify()
+            if grow:
+                try:
+                    threading.Thread(target=self._extender, name="extend", daemon=True).start()
+                except RuntimeError:  # no thread for it (a process limit): send what waits from here
+                    with self._work_cond:
+                        self._workers -= 1
+                        waiting = list(self._work)
+                        self._work.clear()
+                    for queued in waiting:
+                        self._extend(queued)
+
+    def _extender(self) -> None:
+        """One of the threads that send extension calls, one batch at a time."""
+        while True:
+            with self._work_cond:
+                while not self._work:
+                    if self._closed:
+                        self._workers -= 1
+                        return
+                    self._idle += 1
+                    self._work_cond.wait()
+                    self._idle -= 1
+                batch = self._work.popleft()
+            self._extend(batch)
 
     def _extend(self, batch: list[tuple[BatchEntry, _Tracked]]) -> None:
         began = self.clock()
