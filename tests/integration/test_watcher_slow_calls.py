@@ -223,3 +223,26 @@ def test_a_delete_answered_empty_or_with_an_error_is_sent_again(moto_server, kin
         assert any(said in line for line in lines)
     finally:
         proxy.close()
+
+
+def test_a_lapse_the_watcher_could_not_prevent_is_said_and_counted(moto_server):
+    # given visibility 6 s and an SQS that leaves every extension call unanswered for a while
+    url, _ = create_queue(moto_server, visibility=6)
+    hang = Rule(EXTEND, "hold")
+    proxy = FaultProxy(moto_server.port, [hang])
+    try:
+        send(moto_server, url, ["m"])
+        with through(proxy, WatcherProcess(moto_server, url, "echo started; sleep 14",
+                                           visibilityTimeout="6")) as watcher:
+            # when the message's visibility runs out before any extension reached SQS
+            lines = watcher.wait_for(lambda lines: any("visibility lapsed" in line for line in lines), 30)
+            hang.open()
+            until(lambda: queue_depth(moto_server, url) == (0, 0), 30, "the message to be deleted")
+            counts = final_counts(watcher)
+        # then the watcher said so, for that message, and counted it
+        said = [line for line in lines if "visibility lapsed" in line]
+        assert all("may have been received by another consumer" in line for line in said)
+        assert counts["visibility_lapsed"] >= 1 and counts["deleted"] == 1
+        assert len(summaries(watcher.snapshot())) == 1
+    finally:
+        proxy.close()
