@@ -270,7 +270,8 @@ class Watcher:
     def _unhold(self, hold: Hold) -> Message:
         """Forget the hold; the message as last received, to settle with its handle.
 
-        The heartbeat keeps extending it until the settler is done with it (a delete) or takes it (a return).
+        The heartbeat keeps extending it until the settler is done with it (a delete) or takes it (a
+        return), so every caller hands the message to ``settler.delete``/``release`` with ``hold=hold``.
         """
         with self._holds_lock:
             if self._holds.get(hold.message_id) is hold:
