@@ -72,6 +72,7 @@ class Settler:
         self._deletes: deque[_Pending] = deque()
         self._returns: deque[_Pending] = deque()
         self._busy = 0
+        self._gathering = False  # a settler is waiting for a batch to fill
         self._awaiting_return = 0  # returns waiting for an extension of their message to be answered
         self._urgent = False
         self._closed = False
@@ -140,10 +141,13 @@ class Settler:
 
     def _take(self) -> tuple[str, list[_Pending]] | None:
         with self._cond:
-            while not (self._deletes or self._returns):
-                if self._closed:
+            # One settler gathers at a time, so batches fill as they would with one thread; the others
+            # wait for the next batch while calls are on the wire.
+            while not (self._deletes or self._returns) or self._gathering:
+                if self._closed and not (self._deletes or self._returns):
                     return None
                 self._cond.wait()
+            self._gathering = True
             began = time.monotonic()
             while (len(self._deletes) < BATCH_LIMIT and len(self._returns) < BATCH_LIMIT
                    and not (self._closed or self._draining)):
@@ -151,8 +155,8 @@ class Settler:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            if not (self._deletes or self._returns):
-                return ("", [])  # another settler took them while this one gathered
+            self._gathering = False
+            self._cond.notify_all()
             # Alternate so a stream of deletes never starves the returns, or the reverse.
             first, second = ((self._deletes, "delete"), (self._returns, "return"))
             if self._last == "delete" and self._returns:
@@ -170,8 +174,6 @@ class Settler:
             if taken is None:
                 return
             kind, batch = taken
-            if not batch:
-                continue
             try:
                 self._send(kind, batch)
             finally:
