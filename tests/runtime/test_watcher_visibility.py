@@ -248,11 +248,11 @@ def test_settler_batches_and_a_slow_call_holds_up_only_its_own_batch():
     sqs.script("delete_message_batch", first)
     logger, stats = CapturingLogger(), Stats()
     settler = Settler(QueueClient("q", sqs, logger, max_backoff=0.01), logger, stats).start()
-    settler.delete("a", "rh-a")
+    settler.delete("a", "rh-a", hold=None)
     assert wait_for(lambda: len(sqs.of("delete_message_batch")) == 1)
     for i in range(15):
-        settler.delete(f"d{i}", f"rh-d{i}")
-    settler.release("r", "rh-r", 16)
+        settler.delete(f"d{i}", f"rh-d{i}", hold=None)
+    settler.release("r", "rh-r", 16, hold=None)
     # All of them land while the first call is still on the wire.
     assert wait_for(lambda: stats.get("deleted") == 15 and stats.get("returned") == 1)
     assert not gate.is_set()
@@ -336,7 +336,7 @@ def test_a_batch_whose_call_raises_is_kept_sent_again_and_counted(monkeypatch):
         return real_delete(entries, give_up_after=give_up_after)
     monkeypatch.setattr(queue, "delete", delete)
     settler = Settler(queue, logger, stats).start()
-    settler.delete("m", "rh-m")
+    settler.delete("m", "rh-m", hold=None)
     assert settler.drain(5)
     assert stats.get("deleted") == 1 and stats.get("delete_errors") == 1 and stats.get("delete_failed") == 0
     assert any("delete batch error: KeyError" in line and "sending it again" in line for line in logger.lines)

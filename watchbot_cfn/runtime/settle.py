@@ -86,21 +86,22 @@ class Settler:
             thread.start()
         return self
 
-    def delete(self, message_id: str, receipt_handle: str, urgent: bool = False, hold: Hold | None = None) -> None:
+    def delete(self, message_id: str, receipt_handle: str, urgent: bool = False, *, hold: Hold | None) -> None:
         """Delete the message; ``urgent``: send without waiting for company.
 
-        With ``hold`` the heartbeat keeps extending the message until the delete has landed.
+        With ``hold`` the heartbeat keeps extending the message until the delete has landed. ``hold``
+        has no default: a held message handed over without it would be extended for ever.
         """
         if hold is not None and self.heartbeat is not None:
             self.heartbeat.deleting(hold)
         self._put(self._deletes, _Pending(BatchEntry(message_id, receipt_handle), time.monotonic(), hold), urgent)
 
-    def release(self, message_id: str, receipt_handle: str, visibility: int, urgent: bool = False,
-                hold: Hold | None = None) -> None:
+    def release(self, message_id: str, receipt_handle: str, visibility: int, urgent: bool = False, *,
+                hold: Hold | None) -> None:
         """Make the message visible again after ``visibility`` seconds (0: now).
 
         With ``hold`` the heartbeat stops extending it, and the return is sent
-        only after any extension of it already on the wire.
+        only after any extension of it already on the wire (no default, as for ``delete``).
         """
         pending = _Pending(BatchEntry(message_id, receipt_handle, max(0, int(visibility))), time.monotonic())
         if hold is None or self.heartbeat is None:
