@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 
 from watchbot_cfn.runtime.logger import Logger
 
@@ -66,3 +67,18 @@ class FakeSqs:
     def of(self, operation: str) -> list[dict]:
         with self.lock:
             return [kwargs for name, kwargs in self.calls if name == operation]
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand; counts its reads, so a test knows a thread has looked at it."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

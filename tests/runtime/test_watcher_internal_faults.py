@@ -47,7 +47,8 @@ def test_a_job_thread_that_cannot_start_frees_its_slot_and_returns_the_message(t
     harness.sqs.script("receive_message", {"Messages": [entry(0, receives=2)]}, {"Messages": [entry(1)]})
     with harness:
         harness.until(lambda: harness.watcher.stats.get("success") == 1)  # the one slot was freed
-        assert harness.watcher.heartbeat.tracking() == 0
+        harness.until(lambda: harness.watcher.stats.get("deleted") == 1)
+        harness.until(lambda: harness.watcher.heartbeat.tracking() == 0)  # extended until its delete landed
     assert refused == ["job-m0"]
     assert returns(harness) == {"rh0": 4}
     [failure] = [line for line in harness.logger.lines if matches(ERRORS, line)]

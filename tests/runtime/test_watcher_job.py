@@ -11,6 +11,7 @@ import pytest
 
 from tests.runtime.helpers import CapturingLogger
 from tests.support.procfs import alive
+from tests.support.waiting import wait_for
 from watchbot_cfn.runtime.children import DirectChildren
 from watchbot_cfn.runtime.job import Job, describe
 
@@ -19,6 +20,16 @@ def run(command: str, **kwargs):
     logger = CapturingLogger()
     job = Job(command, dict(os.environ), "msg-1", logger, DirectChildren(), **kwargs)
     return job, job.run(), logger
+
+
+def returns_within(seconds: float, function):
+    """``function()``'s result, failing the test if it has not returned after ``seconds``."""
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(function()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert got, f"still running after {seconds} s"
+    return got[0]
 
 
 
@@ -54,15 +65,10 @@ def test_a_killed_job_reports_its_signal():
 
 def test_max_duration_kills_grandchildren_too(tmp_path):
     pidfile = tmp_path / "pid"
-    started = time.monotonic()
-    _, result, _ = run(f"sleep 60 & echo $! > {pidfile}; wait", max_duration=0.5)
+    _, result, _ = returns_within(5, lambda: run(f"sleep 60 & echo $! > {pidfile}; wait", max_duration=0.5))
     assert result.timed_out
-    assert time.monotonic() - started < 5
     grandchild = int(pidfile.read_text())
-    deadline = time.monotonic() + 3
-    while alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(grandchild)
+    assert wait_for(lambda: not alive(grandchild), 3)
 
 
 def test_sigterm_is_followed_by_sigkill_after_the_grace():
@@ -75,22 +81,23 @@ def test_sigterm_is_followed_by_sigkill_after_the_grace():
 
 def test_leftover_processes_die_with_the_job(tmp_path):
     pidfile = tmp_path / "pid"
-    started = time.monotonic()
-    _, result, _ = run(f"(sleep 60 & echo $! > {pidfile}); exit 0")
-    assert result.exit_code == 0 and time.monotonic() - started < 3
+    _, result, _ = returns_within(3, lambda: run(f"(sleep 60 & echo $! > {pidfile}); exit 0"))
+    assert result.exit_code == 0  # and it did not wait for the leftover's 60 s
     grandchild = int(pidfile.read_text())
-    time.sleep(0.2)
-    assert not alive(grandchild)
+    assert wait_for(lambda: not alive(grandchild), 3)
 
 
 def test_stop_ends_a_running_job_as_interrupted():
     logger = CapturingLogger()
-    job = Job("sleep 30", dict(os.environ), "m", logger, DirectChildren(), kill_grace=0.5)
-    threading.Timer(0.3, job.stop).start()
-    started = time.monotonic()
-    result = job.run()
+    job = Job("echo running; sleep 30", dict(os.environ), "m", logger, DirectChildren(), kill_grace=0.5)
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(job.run()), daemon=True)
+    thread.start()
+    assert wait_for(lambda: any(line.endswith("] running") for line in logger.lines), 5)
+    job.stop()
+    thread.join(3)  # not the 30 s of its sleep
+    [result] = got
     assert result.interrupted and not result.timed_out
-    assert time.monotonic() - started < 3
 
 
 def test_a_command_that_cannot_start_is_a_result_not_an_exception():

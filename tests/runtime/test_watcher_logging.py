@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import socket
+import threading
+import time
 
 import pytest
 
@@ -204,22 +207,33 @@ def test_matcher_terms():
 
 # -- the writer: bounded, never blocking, drops counted and said ------------------------
 
-def test_a_stalled_reader_makes_lines_drop_not_wait_and_the_count_is_said_when_writing_resumes():
-    import time
+def read_until(fd: int, wanted: bytes, timeout: float = 5.0) -> bytes:
+    """What the pipe ``fd`` delivers until it holds ``wanted`` (or ``timeout`` passes)."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in got and time.monotonic() < deadline:
+        readable, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0.0))
+        if readable:
+            got += os.read(fd, 65536)
+    return got
 
+
+def test_a_stalled_reader_makes_lines_drop_not_wait_and_the_count_is_said_when_writing_resumes():
     from watchbot_cfn.runtime.logger import LineWriter
 
     read_end, write_end = os.pipe()
     errors_read, errors_write = os.pipe()
     writer = LineWriter(write_end, limit=64 * 1024, error_fd=errors_write)
     line = b"x" * 1000 + b"\n"
-    began = time.monotonic()
-    for _ in range(1000):  # 1 MB: far more than the pipe and the buffer hold together
-        writer.put(line)
-    assert time.monotonic() - began < 1.0  # never waited for the reader
+    # 1 MB: far more than the pipe and the buffer hold together; nobody reads, so a put that
+    # waited for the reader would never return
+    putting = threading.Thread(target=lambda: [writer.put(line) for _ in range(1000)], daemon=True)
+    putting.start()
+    putting.join(10)
+    assert not putting.is_alive()  # never waited for the reader
     assert writer.dropped > 0
-    time.sleep(0.2)
-    assert b"not keeping up" in os.read(errors_read, 4096)  # said once, on stderr
+    told = read_until(errors_read, b"not keeping up")
+    assert told.count(b"not keeping up") == 1  # said once, on stderr
     received = b""
     os.set_blocking(read_end, False)
 
@@ -230,7 +244,7 @@ def test_a_stalled_reader_makes_lines_drop_not_wait_and_the_count_is_said_when_w
         try:
             received += os.read(read_end, 1 << 20)
         except BlockingIOError:
-            time.sleep(0.05)
+            select.select([read_end], [], [], 0.05)  # until more is written
     assert reported() == writer.dropped  # every dropped line is accounted for once writing works
     writer.close(1.0)
     for fd in (read_end, write_end, errors_read, errors_write):
@@ -248,11 +262,15 @@ def test_a_failing_stdout_is_said_once_and_lines_are_counted():
         writer.put(b"line\n")
     assert writer.flush(5.0)
     assert writer.dropped == 50
-    import time
-
-    time.sleep(0.5)  # the notice is written by a thread of its own
+    told = read_until(errors_read, b"cannot write log lines to stdout")  # written by a thread of its own
+    for _ in range(50):  # more failing lines say nothing more
+        writer.put(b"line\n")
+    assert writer.flush(5.0) and writer.dropped == 100
     os.set_blocking(errors_read, False)
-    told = os.read(errors_read, 65536)
+    try:
+        told += os.read(errors_read, 65536)
+    except BlockingIOError:
+        pass
     assert told.count(b"cannot write log lines to stdout") == 1
     writer.close(1.0)
     for fd in (write_end, errors_read, errors_write):

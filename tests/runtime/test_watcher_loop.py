@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from tests.runtime.helpers import CapturingLogger, FakeSqs
+from tests.support.waiting import wait_for
 from watchbot_cfn import contract
 from watchbot_cfn.runtime.children import DirectChildren
 from watchbot_cfn.runtime.config import load_config
@@ -52,10 +52,7 @@ class Harness:
         assert self.code == [0]
 
     def until(self, predicate, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, "\n".join(self.logger.lines)
-            time.sleep(0.01)
+        assert wait_for(predicate, timeout, 0.01), "\n".join(self.logger.lines)
 
 
 def test_receives_ask_for_free_slots_first_then_for_a_bounded_prefetch(tmp_path):
@@ -132,8 +129,9 @@ def test_exit_codes_map_to_delete_or_return(tmp_path):
 
 def test_a_stop_with_nothing_running_returns_promptly(tmp_path):
     harness = Harness(tmp_path, "true")
-    with harness:
-        time.sleep(0.1)
-        started = time.monotonic()
-    assert time.monotonic() - started < 2
+    harness.thread.start()
+    harness.until(lambda: any("listening on" in line for line in harness.logger.lines))
+    harness.watcher.request_stop()
+    harness.thread.join(2)  # promptly: no job to wait for, and the receive on the wire is not waited out
+    assert not harness.thread.is_alive() and harness.code == [0]
     assert any("stopped:" in line for line in harness.logger.lines)

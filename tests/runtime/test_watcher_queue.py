@@ -71,9 +71,50 @@ def test_every_entry_of_a_batch_reply_is_checked():
     assert outcomes["m0"].ok
     assert outcomes["m1"].lost and outcomes["m2"].lost
     assert outcomes["m3"].ok  # SQS's own fault: retried, then the default reply succeeds
-    assert not outcomes["m4"].ok and not outcomes["m4"].lost
+    assert outcomes["m4"].ok  # no word on it: sent again, and the default reply succeeds
     retried = sqs.of("delete_message_batch")[1]["Entries"]
-    assert [entry["ReceiptHandle"] for entry in retried] == ["rh3"]
+    assert [entry["ReceiptHandle"] for entry in retried] == ["rh3", "rh4"]
+
+
+def test_an_empty_answer_is_no_answer_and_its_entries_are_sent_again():
+    sqs = FakeSqs()
+    sqs.script("delete_message_batch", {}, {})  # a 200 with an empty body, twice
+    queue, logger = make(sqs)
+    outcomes = queue.delete([BatchEntry("m0", "rh0"), BatchEntry("m1", "rh1")])
+    assert [(o.key, o.ok) for o in outcomes] == [("m0", True), ("m1", True)]
+    calls = sqs.of("delete_message_batch")
+    assert len(calls) == 3 and calls[2]["Entries"] == calls[0]["Entries"]
+    assert sum("answered without a result for 2 of its entries" in line for line in logger.lines) == 2
+
+
+def test_empty_answers_until_the_deadline_fail_the_entries_as_unanswered():
+    sqs = FakeSqs()
+    sqs.script("change_message_visibility_batch", *[{}] * 200)
+    queue, _ = make(sqs)
+    [outcome] = queue.change_visibility([BatchEntry("m", "rh", 5)], give_up_after=0.05)
+    assert not outcome.ok and not outcome.lost and outcome.reason == "no result for this entry"
+
+
+def test_any_exception_from_a_call_keeps_the_batch_for_another_try():
+    # botocore's credential refresh raises these, not its own errors.
+    sqs = FakeSqs()
+    sqs.script("delete_message_batch", RuntimeError("Credentials were refreshed, but the refreshed credentials "
+                                                    "are still expired."), KeyError("AccessKeyId"))
+    faults = []
+    logger = CapturingLogger()
+    queue = QueueClient("http://q", sqs, logger, max_backoff=0.01, on_fault=lambda: faults.append(1))
+    [outcome] = queue.delete([BatchEntry("m", "rh")])
+    assert outcome.ok and len(sqs.of("delete_message_batch")) == 3 and len(faults) == 2
+    failures = [line for line in logger.lines if "DeleteMessageBatch failed" in line]
+    assert "RuntimeError" in failures[0] and "KeyError" in failures[1]
+
+
+def test_a_receive_waits_out_a_credential_refresh_error():
+    sqs = FakeSqs()
+    sqs.script("receive_message", KeyError("AccessKeyId"), {"Messages": [{"MessageId": "m"}]})
+    queue, logger = make(sqs)
+    assert queue.receive(1, 30) == [{"MessageId": "m"}]
+    assert any("ReceiveMessage failed (KeyError" in line for line in logger.lines)
 
 
 def test_a_whole_batch_call_fault_is_retried_then_succeeds():
@@ -108,6 +149,7 @@ def test_classification():
     assert is_retryable(client_error("Throttling", 400))
     assert is_retryable(client_error("Whatever", 502))
     assert not is_retryable(client_error("AccessDenied", 403))
+    assert is_retryable(RuntimeError("refreshed credentials are still expired")) and is_retryable(KeyError("x"))
     assert is_ownership_lost("ReceiptHandleIsInvalid")
     assert is_ownership_lost("MessageNotInflight")
     assert not is_ownership_lost("InvalidParameterValue", "Value 50000 for parameter VisibilityTimeout is invalid")

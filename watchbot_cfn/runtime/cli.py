@@ -73,6 +73,8 @@ def listen(config: WatcherConfig) -> int:
     from watchbot_cfn.runtime.message import MessageFiles
     from watchbot_cfn.runtime.protection import task_protection
     from watchbot_cfn.runtime.queue import CONTROL_READ_TIMEOUT, QueueClient, make_client
+    from watchbot_cfn.runtime.settle import SETTLERS
+    from watchbot_cfn.runtime.visibility import EXTENDERS
     from watchbot_cfn.runtime.volumes import root_volume_problem
     from watchbot_cfn.runtime.watcher import Watcher
 
@@ -93,8 +95,9 @@ def listen(config: WatcherConfig) -> int:
     try:
         try:
             client = make_client(config.region, max_connections=4)
-            control = make_client(config.region, max_connections=4, read_timeout=CONTROL_READ_TIMEOUT,
-                                  attempts=1)
+            # Extensions and settles go out side by side: a connection for each call that may be on the wire.
+            control = make_client(config.region, max_connections=EXTENDERS + SETTLERS,
+                                  read_timeout=CONTROL_READ_TIMEOUT, attempts=1)
         except NoRegionError:
             print(f"watchbot: no AWS region: set AWS_REGION (it could not be read from {contract.ENV_QUEUE_URL})",
                   file=sys.stderr)

@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from watchbot_cfn.runtime.job import KILL_GRACE
@@ -127,8 +127,10 @@ def _detail(text: bytes) -> str:
 class TaskProtection:
     """Keeps the task protected while any job runs; all agent calls on its own thread."""
 
-    def __init__(self, client: AgentClient, logger: Logger, max_job_duration: float = 0.0) -> None:
+    def __init__(self, client: AgentClient, logger: Logger, max_job_duration: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
+        self.clock = clock  # every decision reads this clock, so tests move time instead of waiting
         self.logger = logger
         self.max_job_duration = max_job_duration
         self.renewal = (min(max((max_job_duration + KILL_GRACE) / 2, MIN_RENEWAL), MAX_RENEWAL)
@@ -138,7 +140,7 @@ class TaskProtection:
         self._maybe_protected = False  # a set was sent and no clear has worked since
         self._expires = 0.0  # monotonic end of the last protection the agent confirmed; 0: none
         self._renewed = 0.0
-        self._idle_since = time.monotonic()
+        self._idle_since = clock()
         self._failing = False
         self._retry_at = 0.0
         self._retry_delay = RETRY_AFTER
@@ -156,7 +158,7 @@ class TaskProtection:
 
     def job_started(self, token: int) -> None:
         """A job is about to run its command; wait (briefly) for the task to be protected."""
-        now = time.monotonic()
+        now = self.clock()
         with self._cond:
             self._jobs[token] = now + self.max_job_duration if self.max_job_duration > 0 else None
             if self._expires <= now and not self._failing and not self._closed:
@@ -168,7 +170,7 @@ class TaskProtection:
         with self._cond:
             self._jobs.pop(token, None)
             if not self._jobs:
-                self._idle_since = time.monotonic()
+                self._idle_since = self.clock()
             self._cond.notify_all()
 
     def stop(self) -> None:
@@ -178,6 +180,11 @@ class TaskProtection:
             self._jobs.clear()
             self._cond.notify_all()
         self._attempted.set()
+
+    def poke(self) -> None:
+        """Decide again now: the clock given to the constructor moved without the thread knowing."""
+        with self._cond:
+            self._cond.notify_all()
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` for the last call; False if it is still on the wire."""
@@ -202,7 +209,7 @@ class TaskProtection:
 
     def _next_action(self) -> tuple[str | None, int]:
         """("set", minutes), ("clear", 0) or (None, 0), decided under the lock."""
-        now = time.monotonic()
+        now = self.clock()
         if self._failing and now < self._retry_at and not self._closed:
             return None, 0
         if self._jobs and not self._closed:
@@ -221,7 +228,7 @@ class TaskProtection:
 
     def _wait_time(self) -> float | None:
         """Seconds until ``_next_action`` may change without a notification; None: only a notification."""
-        now = time.monotonic()
+        now = self.clock()
         if self._failing:
             return max(self._retry_at - now, 0.01)
         if self._jobs:
@@ -232,7 +239,7 @@ class TaskProtection:
 
     def _call(self, action: str, minutes: int) -> None:
         enabled = action == "set"
-        began = time.monotonic()
+        began = self.clock()
         if enabled:
             with self._cond:
                 self._maybe_protected = True
@@ -261,7 +268,7 @@ class TaskProtection:
         with self._cond:
             first = not self._failing
             self._failing = True
-            self._retry_at = time.monotonic() + self._retry_delay
+            self._retry_at = self.clock() + self._retry_delay
             self._retry_delay = min(self._retry_delay * 2, max(self.renewal, RETRY_AFTER))
         if first:
             what = "protect the task from scale-in" if action == "set" else "clear the task's scale-in protection"

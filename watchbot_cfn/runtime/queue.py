@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from watchbot_cfn.runtime.logger import Logger
 
@@ -56,11 +56,17 @@ def is_ownership_lost(code: str, message: str = "") -> bool:
 
 
 def is_retryable(error: Exception) -> bool:
-    """Faults of the service or the network, as opposed to a request SQS refuses."""
+    """Anything but a request SQS refuses: faults of the service, the network or the credentials.
+
+    botocore's credential refresh raises plain ``RuntimeError`` ("refreshed
+    credentials are still expired") or ``KeyError`` (an answer without the
+    credential fields), not its own errors: those are faults that pass too,
+    so every exception other than a refusal keeps the call for another try.
+    """
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
         return status >= 500 or status == 429 or error_code(error) in _TRANSIENT_CODES
-    return isinstance(error, (BotoCoreError, OSError))
+    return True
 
 
 def describe_error(error: Exception) -> str:
@@ -161,7 +167,7 @@ class QueueClient:
                     MessageSystemAttributeNames=list(SYSTEM_ATTRIBUTES),
                 )
                 return list(reply.get("Messages") or [])
-            except (ClientError, BotoCoreError, OSError) as error:
+            except Exception as error:  # credentials' refresh raises RuntimeError and KeyError too
                 # Even a refused request (a deleted queue, a missing permission)
                 # may be fixed from outside; the watcher waits for it, loudly.
                 self._fault("ReceiveMessage", error, backoff, interrupt)
@@ -188,6 +194,16 @@ class QueueClient:
         return self._batch("ChangeMessageVisibilityBatch", entries, give_up_after)
 
     def _batch(self, operation: str, entries: Sequence[BatchEntry], give_up_after: float) -> list[EntryOutcome]:
+        """Send until every entry has an answer or ``give_up_after`` seconds have passed.
+
+        Whatever a call raises, its entries are kept and sent again (only a
+        refusal of the whole request, or the deadline, ends them). An answer
+        that names an entry neither as done nor as failed (a 200 with an empty
+        body, for one) says nothing about it: the call may or may not have
+        taken effect, and since deleting or setting the visibility again with
+        the same handle is harmless (SQS answers success for a message already
+        deleted with it), such entries are sent again like a server fault.
+        """
         if len(entries) > BATCH_LIMIT:
             raise ValueError(f"{operation} takes at most {BATCH_LIMIT} entries")
         outcomes: dict[str, EntryOutcome] = {}
@@ -195,12 +211,13 @@ class QueueClient:
         deadline = time.monotonic() + give_up_after
         backoff = Backoff(cap=self.max_backoff)
         never = threading.Event()
+        last_fault = ""
         while pending:
             try:
                 reply = self._send(operation, pending)
-            except (ClientError, BotoCoreError, OSError) as error:
+            except Exception as error:
+                reason = describe_error(error)
                 if not is_retryable(error) or time.monotonic() >= deadline:
-                    reason = describe_error(error)
                     lost = isinstance(error, ClientError) and is_ownership_lost(error_code(error), reason)
                     for entry in pending.values():
                         outcomes[entry.key] = EntryOutcome(entry.key, False, lost=lost, reason=reason)
@@ -211,26 +228,32 @@ class QueueClient:
                 succeeded = pending.pop(str(item.get("Id")), None)
                 if succeeded is not None:
                     outcomes[succeeded.key] = EntryOutcome(succeeded.key, True)
-            retry_server_faults = False
-            failed = reply.get("Failed") or []
-            for item in failed:
+            retry = False
+            for item in reply.get("Failed") or []:
                 rejected = pending.get(str(item.get("Id")))
                 if rejected is None:
                     continue
                 code, text = str(item.get("Code", "")), str(item.get("Message", ""))
-                if not item.get("SenderFault", True) and time.monotonic() < deadline:
-                    retry_server_faults = True  # SQS's own fault for this entry: try it again
+                if not item.get("SenderFault", True):
+                    retry, last_fault = True, f"{code}: {text}".rstrip(": ")  # SQS's own fault: try it again
                     continue
                 del pending[str(item.get("Id"))]
                 outcomes[rejected.key] = EntryOutcome(rejected.key, False, lost=is_ownership_lost(code, text),
                                                    reason=f"{code}: {text}".rstrip(": "))
-            answered = {str(item.get("Id")) for item in failed}
-            # An answer must name every entry; silence about one counts as its failure.
-            for key in [key for key in pending if key not in answered]:
-                unanswered = pending.pop(key)
-                outcomes[unanswered.key] = EntryOutcome(unanswered.key, False, reason="no result for this entry")
-            if pending and retry_server_faults:
-                never.wait(min(backoff.next_delay(), max(deadline - time.monotonic(), 0.0)))
+            answered = {str(item.get("Id")) for item in reply.get("Failed") or []}
+            unanswered = [key for key in pending if key not in answered]
+            if unanswered:
+                retry, last_fault = True, "no result for this entry"
+                self.on_fault()
+                self.logger.notice(f"{operation} answered without a result for {len(unanswered)} of its entries; "
+                                   "sending them again", level="warning")
+            if not (pending and retry):
+                continue
+            if time.monotonic() >= deadline:
+                for entry in pending.values():
+                    outcomes[entry.key] = EntryOutcome(entry.key, False, reason=last_fault)
+                break
+            never.wait(min(backoff.next_delay(), max(deadline - time.monotonic(), 0.0)))
         return [outcomes[entry.key] for entry in entries if entry.key in outcomes]
 
     def _send(self, operation: str, pending: dict[str, BatchEntry]) -> dict[str, Any]:

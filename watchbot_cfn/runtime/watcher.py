@@ -63,7 +63,7 @@ class Watcher:
         self.stats = stats or Stats()
         self.stopping = threading.Event()
         self.heartbeat = Heartbeat(queue, logger, self.stats, config.visibility_timeout, config.heartbeat_interval)
-        self.settler = Settler(queue, logger, self.stats)
+        self.settler = Settler(queue, logger, self.stats, heartbeat=self.heartbeat)
         self.settler.on_settled = self._on_settled
         # With one slot the volumes are emptied after every job, exactly as the
         # original did; with more, each job also gets directories of its own.
@@ -262,14 +262,17 @@ class Watcher:
     def _release_unstarted(self, hold: Hold, visibility: int, why: str) -> None:
         """Return a message that never got a job."""
         message = self._unhold(hold)
-        self.settler.release(message.message_id, message.receipt_handle, visibility)
+        self.settler.release(message.message_id, message.receipt_handle, visibility, hold=hold)
         self.stats.add("not_started")
         self.logger.notice(f"not started: {why}; message returned to the queue", message.message_id,
                            level="warning")
 
     def _unhold(self, hold: Hold) -> Message:
-        """Stop extending and forget the hold; the message as last received, to settle with its handle."""
-        self.heartbeat.untrack(hold)
+        """Forget the hold; the message as last received, to settle with its handle.
+
+        The heartbeat keeps extending it until the settler is done with it (a delete) or takes it (a
+        return), so every caller hands the message to ``settler.delete``/``release`` with ``hold=hold``.
+        """
         with self._holds_lock:
             if self._holds.get(hold.message_id) is hold:
                 del self._holds[hold.message_id]
@@ -299,7 +302,7 @@ class Watcher:
         message = self._unhold(hold)
         behind, unlocks = self._group_settled(hold, message, kept_order=False)
         backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
-        self.settler.release(message.message_id, message.receipt_handle, backoff, urgent=unlocks)
+        self.settler.release(message.message_id, message.receipt_handle, backoff, urgent=unlocks, hold=hold)
         self._return_behind(behind, message)
         self.stats.add(contract.OUTCOME_FAILURE)
         self.stats.add("internal_error")
@@ -321,7 +324,7 @@ class Watcher:
     def _return_behind(self, behind: list[Hold], before: Message) -> None:
         for hold in behind:
             message = self._unhold(hold)
-            self.settler.release(message.message_id, message.receipt_handle, 0)
+            self.settler.release(message.message_id, message.receipt_handle, 0, hold=hold)
             self.stats.add("returned_behind")
             self.logger.notice(f"not started: {before.message_id}, before it in message group "
                                f"{message.group_id}, was returned, and nothing may overtake it; message returned "
@@ -435,10 +438,10 @@ class Watcher:
             deleted = outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED)
             behind, unlocks = self._group_settled(hold, message, kept_order=deleted)
             if deleted:
-                self.settler.delete(mid, message.receipt_handle, urgent=unlocks)
+                self.settler.delete(mid, message.receipt_handle, urgent=unlocks, hold=hold)
             else:
                 backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
-                self.settler.release(mid, message.receipt_handle, backoff, urgent=unlocks)
+                self.settler.release(mid, message.receipt_handle, backoff, urgent=unlocks, hold=hold)
             self._return_behind(behind, message)
             self.stats.add(outcome)
             self.logger.result(mid, contract.JobSummary(
@@ -451,7 +454,7 @@ class Watcher:
     def _settle_interrupted(self, hold: Hold) -> None:
         message = self._unhold(hold)
         behind, unlocks = self._group_settled(hold, message, kept_order=False)
-        self.settler.release(message.message_id, message.receipt_handle, 0, urgent=unlocks)
+        self.settler.release(message.message_id, message.receipt_handle, 0, urgent=unlocks, hold=hold)
         self._return_behind(behind, message)
         self.stats.add("interrupted")
         self.logger.notice("stopped by shutdown; message returned to the queue", message.message_id,
