@@ -81,6 +81,10 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
     assert sorted(line.rsplit("outcome ", 1)[1] for line in summaries) == ["failure", "failure", "rejected",
                                                                             "success"]
     assert any("after 2 receives" in line and "outcome failure" in line for line in summaries)
+    # local says when the failing message comes back, and when it goes to the dead-letter queue (threshold 2)
+    notes = [line for line in lines if line.startswith("[local] message ")]
+    assert any("failure on receive 1 of 2: returned, visible again in about 2 s" in line for line in notes), notes
+    assert any("failure on receive 2 of 2: SQS moves it to the dead-letter queue" in line for line in notes), notes
     # the job ran with TMPDIR in the run's private directory; the user's /tmp was not emptied
     assert any("[worker]" in line and f"working on ok 1 in {run_dir}" in line for line in lines), "\n".join(lines)
     assert sentinel.exists()

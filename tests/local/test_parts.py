@@ -185,3 +185,33 @@ def test_local_refuses_a_port_in_use_and_says_how_to_get_moto(tmp_path, monkeypa
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "moto" else real(name))
     with pytest.raises(LocalError, match=re.escape("pip install 'watchbot-cfn[local]'")):
         motoprocess.require_moto()
+
+
+@pytest.mark.parametrize("structured", [False, True])
+@pytest.mark.parametrize(("outcome", "receives", "threshold", "expected"), [
+    ("success", 1, 3, None),
+    ("rejected", 1, 3, None),
+    ("failure", 1, 3, "message m-1: failure on receive 1 of 3: returned, visible again in about 2 s"),
+    ("noop", 2, 3, "message m-1: noop on receive 2 of 3: returned, visible again in about 4 s"),
+    ("failure", 3, 3, "message m-1: failure on receive 3 of 3: SQS moves it to the dead-letter queue when it is "
+                      "due back (in about 8 s)"),
+    ("failure", 20, None, "message m-1: failure on receive 20: returned, visible again in about 43,200 s"),
+])
+def test_local_says_what_happens_next_to_a_message_the_job_did_not_settle(structured, outcome, receives, threshold,
+                                                                         expected):
+    from watchbot_cfn.local.watcher import result_note, result_of
+
+    summary = contract.JobSummary(outcome=outcome, exit_code=1, duration=5, receives=receives, response_duration=9)
+    lines = ([contract.structured_result_line("m-1", summary)] if structured
+             else contract.plain_result_lines("m-1", summary))
+    [result] = [found for found in map(result_of, lines) if found]
+    assert (result.message_id, result.outcome, result.receives) == ("m-1", outcome, receives)
+    assert result_note(result, threshold) == expected
+
+
+def test_lines_that_are_not_a_summary_have_no_result():
+    from watchbot_cfn.local.watcher import result_of
+
+    assert result_of("[2024-01-01T00:00:00.000Z] [worker] [m-1] completed in 5 ms after 1 receives, outcome x") is None
+    assert result_of('{"name": "worker", "outcome": "failure", "receives": 1}') is None
+    assert result_of("not json {") is None

@@ -38,12 +38,15 @@ from watchbot_cfn.local.endpoint import LocalError
 from watchbot_cfn.local.processes import spawn, stop_process
 from watchbot_cfn.naming import Names
 
-__all__ = ["JobCounts", "WatcherProcess", "WatcherSpec", "map_volumes", "outcome_of", "queue_depths", "watcher_spec"]
+__all__ = ["JobCounts", "JobResult", "WatcherProcess", "WatcherSpec", "map_volumes", "outcome_of", "queue_depths",
+           "result_note", "result_of", "watcher_spec"]
 
 #: The watcher's container variables; inherited values of these never leak from the shell.
 CONTAINER_VARIABLES = {setting.env for setting in contract.SETTINGS} | set(contract.WORKER_VARIABLES)
 _PLAIN_OUTCOME = re.compile(r"\[" + re.escape(contract.SOURCE_WATCHER)
                             + r"\] \[[^\]]*\] completed in .* outcome (\w+)\s*$")
+_PLAIN_RESULT = re.compile(r"\[" + re.escape(contract.SOURCE_WATCHER)
+                           + r"\] \[([^\]]*)\] completed in \d+ ms after (\d+) receives, .* outcome (\w+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class WatcherSpec:
     secrets: tuple[str, ...]
     queue_url: str
     dead_letter_queue_url: str | None
+    dead_letter_threshold: int | None = None  # the work queue's maxReceiveCount
 
     @property
     def volumes(self) -> list[str]:
@@ -95,7 +99,60 @@ def watcher_spec(resolver: StackResolver, prefix: str) -> WatcherSpec:
     queue = environment.get(contract.ENV_QUEUE_URL) or resolver.physical.get(names.queue, "")
     return WatcherSpec(prefix=prefix, command=" ".join(str(word) for word in command[2:]),
                        environment=environment, secrets=secrets, queue_url=queue,
-                       dead_letter_queue_url=resolver.physical.get(names.dead_letter_queue))
+                       dead_letter_queue_url=resolver.physical.get(names.dead_letter_queue),
+                       dead_letter_threshold=_max_receive_count(resolver, names.queue))
+
+
+def _max_receive_count(resolver: StackResolver, queue: str) -> int | None:
+    """The work queue's maxReceiveCount, when the template says it plainly."""
+    properties = ((resolver.template.get("Resources") or {}).get(queue) or {}).get("Properties") or {}
+    try:
+        value = resolver.resolve((properties.get("RedrivePolicy") or {}).get("maxReceiveCount"))
+        return int(value)
+    except (Unresolvable, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a watcher summary line says of one finished job."""
+
+    message_id: str
+    outcome: str
+    receives: int
+
+
+def result_of(line: str) -> JobResult | None:
+    """The finished job a watcher summary line (plain or structured) reports, else None."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None
+        if (isinstance(record, dict) and record.get("name") == contract.SOURCE_WATCHER
+                and "worker_event" in record and isinstance(record.get("outcome"), str)):
+            try:
+                return JobResult(str(record.get("watchbot_sqs_message_id", "")), record["outcome"],
+                                 int(record["receives"]))
+            except (KeyError, TypeError, ValueError):
+                return None
+        return None
+    match = _PLAIN_RESULT.search(text)
+    return JobResult(match.group(1), match.group(3), int(match.group(2))) if match else None
+
+
+def result_note(result: JobResult, threshold: int | None) -> str | None:
+    """What happens next to a message the job did not settle for good: back when, or off to the dead letters."""
+    if result.outcome not in (contract.OUTCOME_FAILURE, contract.OUTCOME_NOOP):
+        return None
+    wait = contract.backoff_seconds(result.receives)
+    if threshold is not None and result.receives >= threshold:
+        return (f"message {result.message_id}: {result.outcome} on receive {result.receives} of {threshold}: SQS "
+                f"moves it to the dead-letter queue when it is due back (in about {wait:,} s)")
+    of = f" of {threshold}" if threshold is not None else ""
+    return (f"message {result.message_id}: {result.outcome} on receive {result.receives}{of}: returned, visible "
+            f"again in about {wait:,} s")
 
 
 def map_volumes(volumes: list[str], root: Path) -> tuple[list[tuple[str, Path]], Path]:
@@ -198,6 +255,10 @@ class WatcherProcess:
                 with self._lock:
                     self.counts.add(outcome)
             self.emit(line)
+            result = result_of(line) if outcome else None
+            note = result_note(result, self.spec.dead_letter_threshold) if result else None
+            if note:
+                self.emit(f"[local] {note}")
 
     def signal_stop(self) -> None:
         """Ask the watcher to drain (a second call makes it stop running jobs at once)."""
