@@ -22,11 +22,12 @@ __all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOU
     "ENV_VISIBILITY_TIMEOUT", "ENV_VOLUMES", "ENV_WORK_TOPIC", "ENV_WRITABLE_FILESYSTEM", "EXIT_BAD_CONFIG",
     "EXIT_NOOP", "EXIT_REJECTED", "EXIT_SUCCESS", "FAILED_OUTCOMES", "FAILURE_MARKER", "FIFO", "KIND_BOOL",
     "KIND_INT", "KIND_PATHS", "KIND_SECONDS", "KIND_TEXT", "LEVELS", "LEVEL_ERROR", "LEVEL_INFO", "LEVEL_WARN",
-    "LOG_GROUP", "MAX_JOB_DURATION", "MAX_JOB_DURATION_SETTING", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY",
+    "LOG_GROUP", "MAX_JOB_DURATION_LIMIT", "MAX_JOB_DURATION", "MAX_STOP_TIMEOUT", "MAX_VISIBILITY",
     "METRIC_FILTERS", "METRIC_MESSAGE_RECEIVES", "METRIC_RESPONSE_DURATION", "METRIC_WORKER_DURATION",
     "METRIC_WORKER_ERRORS", "OUTCOME_BY_EXIT", "OUTCOME_FAILURE", "OUTCOME_NOOP", "OUTCOME_REJECTED",
     "OUTCOME_SUCCESS", "PROGRESS_TABLE", "QUEUE_URL", "RESERVED_FIELDS", "SETTINGS", "SHUTDOWN_MARGIN",
-    "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "TASK_PROTECTION", "VISIBILITY", "VISIBILITY_TIMEOUT",
+    "SOURCE_WATCHER", "SOURCE_WORKER", "STRUCTURED_LOGGING", "TASK_PROTECTION", "VISIBILITY_TIMEOUT",
+    "DEFAULT_VISIBILITY_TIMEOUT",
     "VOLUMES", "WORKER_EVENT_ERROR", "WORKER_EVENT_FAILURE", "WORKER_EVENT_SUCCESS", "WORKER_FIRST_RECEIVE_TIMESTAMP",
     "WORKER_MESSAGE", "WORKER_MESSAGE_FILE", "WORKER_MESSAGE_ID", "WORKER_RECEIVE_COUNT", "WORKER_RESERVED",
     "WORKER_SENT_TIMESTAMP", "WORKER_SUBJECT", "WORKER_SUBJECT_FILE", "WORKER_VARIABLES", "WORK_TOPIC",
@@ -82,9 +83,9 @@ EXIT_BAD_CONFIG = 2
 
 # --- Queue and retry figures ------------------------------------------------
 
-VISIBILITY_TIMEOUT = 180
+DEFAULT_VISIBILITY_TIMEOUT = 180
 MAX_VISIBILITY = 43_200
-MAX_JOB_DURATION = 43_200
+MAX_JOB_DURATION_LIMIT = 43_200
 DEFAULT_DEAD_LETTER_THRESHOLD = 10
 DEFAULT_DRAIN_TIMEOUT = 25
 #: ECS stopTimeout the task definition sets; the drain timeout must fit inside it.
@@ -131,7 +132,12 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Setting:
-    """One container variable: what the template may write and what the watcher accepts."""
+    """One container variable: what the template may write and what the watcher accepts.
+
+    Each row is the one declaration of its variable. The option that writes it (``setting(row)`` in
+    ``options.py``) and the watcher's field that reads it (``read(row)`` in ``runtime/config.py``) point at the
+    row itself, never at a name.
+    """
 
     env: str  # the variable's name in the container
     kind: str  # one of the KIND_* values
@@ -139,8 +145,6 @@ class Setting:
     default: Any = None  # what the watcher assumes when the variable is unset; None: required or unused
     low: float | None = None
     high: float | None = None
-    option: str | None = None  # the template option that writes it as is; None: derived or from a resource
-    attribute: str | None = None  # the watcher's WatcherConfig field; None: for the worker only
     derived_from: str | None = None  # the option it is derived from, when it is not written as is
 
     def problem(self, value: Any) -> str | None:
@@ -244,7 +248,7 @@ def volume_problem(path: str) -> str | None:
 #: Seconds ECS waits after SIGTERM at most (Fargate's and EC2's StopTimeout limit).
 MAX_STOP_TIMEOUT = 120
 
-QUEUE_URL = Setting(ENV_QUEUE_URL, KIND_TEXT, "URL of the work queue the watcher polls.", attribute="queue_url")
+QUEUE_URL = Setting(ENV_QUEUE_URL, KIND_TEXT, "URL of the work queue the watcher polls.")
 LOG_GROUP = Setting(ENV_LOG_GROUP, KIND_TEXT, "Name of the system's log group (for the worker and tools).")
 WORK_TOPIC = Setting(ENV_WORK_TOPIC, KIND_TEXT, "ARN of the SNS topic that feeds the queue (standard queues "
                      "only), so a worker can publish follow-up messages.")
@@ -252,34 +256,29 @@ PROGRESS_TABLE = Setting(ENV_PROGRESS_TABLE, KIND_TEXT, "Reduce mode: the progre
                          "progress client.")
 VOLUMES = Setting(ENV_VOLUMES, KIND_PATHS, "Task-scoped paths whose contents the watcher removes between jobs (the "
                   "directories stay: they are mount points); never a path bound from the host.", default=(),
-                  attribute="volumes", derived_from="mounts")
+                  derived_from="mounts")
 WRITABLE_FILESYSTEM = Setting(ENV_WRITABLE_FILESYSTEM, KIND_BOOL, "The root filesystem is writable: the watcher "
-                              "runs one job, then exits so the next job gets a fresh container.", default=False,
-                              option="writable_filesystem", attribute="writable_filesystem")
-MAX_JOB_DURATION_SETTING = Setting(ENV_MAX_JOB_DURATION, KIND_SECONDS, "Seconds after which a job's whole process "
-                                   "tree is killed and its message returned (0 = no limit).", default=0, low=0,
-                                   high=MAX_JOB_DURATION, option="max_job_duration", attribute="max_job_duration")
+                              "runs one job, then exits so the next job gets a fresh container.", default=False)
+MAX_JOB_DURATION = Setting(ENV_MAX_JOB_DURATION, KIND_SECONDS, "Seconds after which a job's whole process tree "
+                           "is killed and its message returned (0 = no limit).", default=0, low=0,
+                           high=MAX_JOB_DURATION_LIMIT)
 FIFO = Setting(ENV_FIFO, KIND_BOOL, "The work queue is FIFO (also assumed when the queue URL ends in .fifo).",
-               default=False, option="fifo", attribute="fifo")
+               default=False)
 STRUCTURED_LOGGING = Setting(ENV_STRUCTURED_LOGGING, KIND_BOOL, "Write JSON log lines instead of plain text.",
-                             default=False, option="structured_logging", attribute="structured_logging")
-CONCURRENCY = Setting(ENV_CONCURRENCY, KIND_INT, "Jobs one watcher runs at once.", default=1, low=1, high=100,
-                      option="concurrency", attribute="concurrency")
+                             default=False)
+CONCURRENCY = Setting(ENV_CONCURRENCY, KIND_INT, "Jobs one watcher runs at once.", default=1, low=1, high=100)
 DRAIN_TIMEOUT = Setting(ENV_DRAIN_TIMEOUT, KIND_SECONDS, "Seconds running jobs may finish after SIGTERM before "
                         "they are stopped and their messages returned.", default=DEFAULT_DRAIN_TIMEOUT,
-                        low=0, high=MAX_STOP_TIMEOUT - SHUTDOWN_MARGIN, option="drain_timeout",
-                        attribute="drain_timeout")
-VISIBILITY = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received message stays hidden; equals the work "
-                     "queue's VisibilityTimeout, and the watcher extends it while a job runs.",
-                     default=VISIBILITY_TIMEOUT, low=1, high=MAX_VISIBILITY, option="visibility_timeout",
-                     attribute="visibility_timeout")
+                        low=0, high=MAX_STOP_TIMEOUT - SHUTDOWN_MARGIN)
+VISIBILITY_TIMEOUT = Setting(ENV_VISIBILITY_TIMEOUT, KIND_INT, "Seconds a received message stays hidden; equals the "
+                             "work queue's VisibilityTimeout, and the watcher extends it while a job runs.",
+                             default=DEFAULT_VISIBILITY_TIMEOUT, low=1, high=MAX_VISIBILITY)
 TASK_PROTECTION = Setting(ENV_TASK_PROTECTION, KIND_BOOL, "Protect the task from scale-in and deployments while "
-                          "any job runs (through the ECS agent), so only idle tasks are stopped.", default=True,
-                          option="task_protection", attribute="task_protection")
+                          "any job runs (through the ECS agent), so only idle tasks are stopped.", default=True)
 
 #: Every container variable the template sets for the watcher, in the order it writes them.
-SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION_SETTING,
-                                 VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY,
+SETTINGS: tuple[Setting, ...] = (QUEUE_URL, LOG_GROUP, WORK_TOPIC, WRITABLE_FILESYSTEM, MAX_JOB_DURATION,
+                                 VOLUMES, FIFO, STRUCTURED_LOGGING, CONCURRENCY, DRAIN_TIMEOUT, VISIBILITY_TIMEOUT,
                                  TASK_PROTECTION, PROGRESS_TABLE)
 
 

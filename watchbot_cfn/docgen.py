@@ -135,15 +135,18 @@ SETTINGS_END = "<!-- end of settings table -->"
 def settings_markdown() -> str:
     """The container-variable table of docs/runtime.md, from ``contract.SETTINGS``."""
     from watchbot_cfn import contract
+    from watchbot_cfn.options import option_writing
+    from watchbot_cfn.runtime.config import watcher_fields
 
+    read = watcher_fields()
     lines = [SETTINGS_START, "", "| variable | set from | default | allowed | meaning |", "|---|---|---|---|---|"]
     for row in contract.SETTINGS:
-        option = row.option or row.derived_from
+        option = option_writing(row) or row.derived_from
         source = f"option `{option}`" if option else "the stack's resources"
         if row.kind == contract.KIND_PATHS:
             default = "empty"
         elif row.default is None:
-            default = "required" if row.attribute else ""
+            default = "required" if row in read else ""
         else:
             default = f"`{row.format(row.default)}`"
         lines.append(f"| `{row.env}` | {source} | {default} | {_cell(row.allowed)} | {_cell(row.doc)} |")

@@ -47,7 +47,8 @@ from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import Verbatim, as_cfn, is_intrinsic
 
 __all__ = ["ADOPTABLE_ROLES", "ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "EXPORT_VALUES", "FARGATE_ONLY", "NAMED_ROLES",
-           "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs", "spec"]
+           "RETAINABLE", "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs",
+           "option_writing", "spec"]
 
 REQUIRED: Any = dataclasses.MISSING
 
@@ -251,15 +252,15 @@ class Options:
                                legacy="permissions", accepts=Statements())
 
     # -- jobs and queue
-    max_job_duration: Any = setting(contract.MAX_JOB_DURATION_SETTING, "Seconds after which a job is killed and "
+    max_job_duration: Any = setting(contract.MAX_JOB_DURATION, "Seconds after which a job is killed and "
                                     "its message returned (0 = no limit).", legacy="maxJobDuration", intrinsic=True)
     concurrency: int = setting(contract.CONCURRENCY, "Jobs one watcher (one task) runs at once.")
     drain_timeout: float = setting(contract.DRAIN_TIMEOUT, "Seconds running jobs may finish after the task is told "
                                    f"to stop; stop_timeout must be at least this plus {contract.SHUTDOWN_MARGIN}.")
     stop_timeout: int = option("Seconds ECS waits after SIGTERM before SIGKILL (task StopTimeout).",
                                contract.DEFAULT_STOP_TIMEOUT, accepts=Int(2, contract.MAX_STOP_TIMEOUT))
-    visibility_timeout: int = setting(contract.VISIBILITY, "Work queue visibility timeout in seconds; the watcher "
-                                      "keeps extending it while a job runs.")
+    visibility_timeout: int = setting(contract.VISIBILITY_TIMEOUT, "Work queue visibility timeout in seconds; the "
+                                      "watcher keeps extending it while a job runs.")
     message_retention: Any = option("Seconds a message may wait in the queues.", MAX_RETENTION,
                                     legacy="messageRetention", accepts=Int(60, MAX_RETENTION), intrinsic=True)
     dead_letter_threshold: Any = option("Receives after which SQS moves a message to the dead-letter queue.",
@@ -508,6 +509,11 @@ class Options:
         return ALARM_OPTIONS
 
 
+def option_writing(row: contract.Setting) -> str | None:
+    """The option that writes ``row``'s container variable as it is; None when it is derived or from a resource."""
+    return _WRITERS.get(row)
+
+
 def option_specs() -> list[OptionSpec]:
     """Every option's declaration, in declaration order (for docs, the CLI and tests)."""
     return list(_SPECS.values())
@@ -522,6 +528,7 @@ _SPECS: dict[str, OptionSpec] = {
     f.name: dataclasses.replace(f.metadata["spec"], name=f.name)
     for f in dataclasses.fields(Options) if "spec" in f.metadata
 }
+_WRITERS: dict[contract.Setting, str] = {s.setting: s.name for s in _SPECS.values() if s.setting is not None}
 
 
 def _suggest(name: str) -> str:

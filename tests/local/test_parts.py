@@ -39,7 +39,7 @@ def test_watcher_gets_the_task_definitions_command_and_settings():
     environment = spec.environment
     assert environment[contract.ENV_QUEUE_URL] == f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/st-WatchbotQueue"
     assert environment[contract.ENV_FIFO] == "true"
-    assert environment[contract.ENV_VISIBILITY_TIMEOUT] == str(contract.VISIBILITY_TIMEOUT)
+    assert environment[contract.ENV_VISIBILITY_TIMEOUT] == str(contract.DEFAULT_VISIBILITY_TIMEOUT)
     assert spec.volumes == ["/tmp"]
     assert spec.secrets == ("DATABASE_URL",)
     assert spec.dead_letter_queue_url.endswith("st-WatchbotDeadLetterQueue")

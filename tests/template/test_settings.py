@@ -20,13 +20,14 @@ from watchbot_cfn import contract
 from watchbot_cfn.docgen import with_settings_table
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options, option_specs, spec
+from watchbot_cfn.options import Options, option_specs, option_writing, spec
 from watchbot_cfn.resources.task import container_environment
-from watchbot_cfn.runtime.config import ConfigError, load_config
+from watchbot_cfn.runtime.config import ConfigError, load_config, watcher_fields
 
 RUNTIME_DOC = Path(__file__).resolve().parents[2] / "docs" / "runtime.md"
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/work"
-WRITTEN = [row for row in contract.SETTINGS if row.option is not None]
+WRITTEN = [row for row in contract.SETTINGS if option_writing(row) is not None]
+READ = watcher_fields()
 
 
 def template_accepts(name: str, value: Any) -> bool:
@@ -42,8 +43,7 @@ def template_accepts(name: str, value: Any) -> bool:
 def runtime_reads(row: contract.Setting, text: str) -> Any:
     """What the watcher makes of the variable's text, or ConfigError."""
     config = load_config("run", {contract.ENV_QUEUE_URL: QUEUE, row.env: text})
-    assert row.attribute is not None
-    return getattr(config, row.attribute)
+    return getattr(config, READ[row])
 
 
 def runtime_accepts(row: contract.Setting, value: Any) -> tuple[bool, Any]:
@@ -55,7 +55,7 @@ def runtime_accepts(row: contract.Setting, value: Any) -> tuple[bool, Any]:
 
 
 def assert_both_sides_agree(row: contract.Setting, value: Any) -> None:
-    accepted = template_accepts(row.option, value)
+    accepted = template_accepts(option_writing(row), value)
     runtime_ok, read = runtime_accepts(row, value)
     assert accepted == runtime_ok, (row.env, value, accepted, runtime_ok)
     if accepted:
@@ -89,7 +89,7 @@ def test_booleans_are_true_or_false_on_both_sides(row):
     for value in (True, False):
         assert_both_sides_agree(row, value)
     for not_a_boolean in (1, 0, "true", None):
-        assert not template_accepts(row.option, not_a_boolean)
+        assert not template_accepts(option_writing(row), not_a_boolean)
 
 
 @pytest.mark.parametrize("path", ["/", "//", "/tmp/..", "/./", "relative", "/data", "/tmp/scratch"])
@@ -105,7 +105,7 @@ def test_volume_paths_are_judged_the_same_on_both_sides(path):
 
 def test_every_written_setting_has_an_option_whose_default_is_the_watchers():
     for row in WRITTEN:
-        declared = spec(row.option)
+        declared = spec(option_writing(row))
         assert declared.default == row.default
         assert declared.accepts.allowed == row.allowed
 
@@ -125,11 +125,11 @@ def test_a_default_template_configures_a_default_watcher():
     text = {name: value for name, value in env.items() if isinstance(value, str)}
     config = load_config("run", {**text, contract.ENV_QUEUE_URL: QUEUE})
     for row in WRITTEN:
-        assert getattr(config, row.attribute) == row.default, row.env
+        assert getattr(config, READ[row]) == row.default, row.env
 
 
 def test_each_option_that_writes_a_setting_is_declared_from_its_row():
-    from_rows = {row.option for row in WRITTEN}
+    from_rows = {option_writing(row) for row in WRITTEN}
     declared = {declared.name for declared in option_specs() if declared.setting is not None}
     assert declared == from_rows
 
@@ -139,3 +139,19 @@ def test_docs_runtime_md_lists_the_settings_table():
     assert text == with_settings_table(text), "regenerate with watchbot_cfn.docgen.with_settings_table"
     for row in contract.SETTINGS:
         assert f"| `{row.env}` |" in text
+
+
+def test_a_setting_is_named_alike_on_both_sides_and_declared_once():
+    """The option that writes a row and the watcher field that reads it carry the same name, and no row is
+    read or written twice: the row is the one declaration both point at."""
+    from watchbot_cfn.runtime.config import WatcherConfig
+
+    field_names = [field for field in READ.values()]
+    assert len(field_names) == len(set(field_names))
+    for row in WRITTEN:
+        option = option_writing(row)
+        assert sum(1 for declared in option_specs() if declared.setting is row) == 1, option
+        if row in READ:
+            assert READ[row] == option, (row.env, READ[row], option)
+    assert set(READ) <= set(contract.SETTINGS)
+    assert {name for name in WatcherConfig.__dataclass_fields__} >= set(READ.values())

@@ -40,7 +40,7 @@ def test_environment_carries_the_contract_with_default_values():
         contract.ENV_STRUCTURED_LOGGING: "false",
         contract.ENV_CONCURRENCY: "1",
         contract.ENV_DRAIN_TIMEOUT: str(contract.DEFAULT_DRAIN_TIMEOUT),
-        contract.ENV_VISIBILITY_TIMEOUT: str(contract.VISIBILITY_TIMEOUT),
+        contract.ENV_VISIBILITY_TIMEOUT: str(contract.DEFAULT_VISIBILITY_TIMEOUT),
         contract.ENV_TASK_PROTECTION: "true",
     }
 

@@ -28,7 +28,7 @@ from troposphere.ecs import (
 
 from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
-from watchbot_cfn.options import Options
+from watchbot_cfn.options import Options, option_writing
 from watchbot_cfn.resources.iam import needs_execution_role
 
 __all__ = ["build", "container_environment", "default_image", "named_mounts"]
@@ -93,7 +93,8 @@ def container_environment(options: Options, names: Names) -> dict[str, Any]:
     }
     env: dict[str, Any] = {}
     for setting in contract.SETTINGS:
-        value = options.env_text(setting.option) if setting.option else from_resources[setting.env]
+        option = option_writing(setting)
+        value = options.env_text(option) if option else from_resources[setting.env]
         if value is not None:
             env[setting.env] = value
     env.update(options.env)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from watchbot_cfn import contract
 
-__all__ = ["ConfigError", "WatcherConfig", "parse_bool", "load_config"]
+__all__ = ["ConfigError", "WatcherConfig", "load_config", "parse_bool", "read", "watcher_fields"]
 
 _REGION_IN_URL = re.compile(r"^https?://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 
@@ -23,21 +23,34 @@ class ConfigError(contract.SettingError):
     """A container variable is missing or unusable; the message names it."""
 
 
+_ROW = "setting"
+
+
+def read(row: contract.Setting) -> Any:
+    """A field the watcher reads from ``row``'s container variable, with the row's default."""
+    return field(default=row.default, metadata={_ROW: row})
+
+
+def watcher_fields() -> dict[contract.Setting, str]:
+    """Each row the watcher reads -> its field of :class:`WatcherConfig`."""
+    return {f.metadata[_ROW]: f.name for f in fields(WatcherConfig) if _ROW in f.metadata}
+
+
 @dataclass(frozen=True)
 class WatcherConfig:
     """Settings of one watcher process (see docs/runtime.md for each one)."""
 
-    queue_url: str
-    command: str
-    volumes: tuple[str, ...] = contract.VOLUMES.default
-    max_job_duration: float = contract.MAX_JOB_DURATION_SETTING.default  # seconds, 0 = unlimited
-    writable_filesystem: bool = contract.WRITABLE_FILESYSTEM.default
-    structured_logging: bool = contract.STRUCTURED_LOGGING.default
-    fifo: bool = contract.FIFO.default
-    concurrency: int = contract.CONCURRENCY.default
-    drain_timeout: float = contract.DRAIN_TIMEOUT.default
-    visibility_timeout: int = contract.VISIBILITY.default
-    task_protection: bool = contract.TASK_PROTECTION.default
+    queue_url: str = field(metadata={_ROW: contract.QUEUE_URL})
+    command: str = field()
+    volumes: tuple[str, ...] = read(contract.VOLUMES)
+    max_job_duration: float = read(contract.MAX_JOB_DURATION)  # seconds, 0 = unlimited
+    writable_filesystem: bool = read(contract.WRITABLE_FILESYSTEM)
+    structured_logging: bool = read(contract.STRUCTURED_LOGGING)
+    fifo: bool = read(contract.FIFO)
+    concurrency: int = read(contract.CONCURRENCY)
+    drain_timeout: float = read(contract.DRAIN_TIMEOUT)
+    visibility_timeout: int = read(contract.VISIBILITY_TIMEOUT)
+    task_protection: bool = read(contract.TASK_PROTECTION)
     region: str | None = None
 
     @property
@@ -69,18 +82,17 @@ def region_from_queue_url(url: str) -> str | None:
 def load_config(command: str, environ: Mapping[str, str] | None = None) -> WatcherConfig:
     """Build the settings from ``environ`` (default: this process's environment).
 
-    Every variable the watcher reads is a row of ``contract.SETTINGS``; each is
-    parsed by its row, so the watcher accepts exactly what the template may write.
+    Every variable the watcher reads is a row of ``contract.SETTINGS`` that a field of
+    :class:`WatcherConfig` points at; each is parsed by its row, so the watcher accepts
+    exactly what the template may write.
     """
     env = os.environ if environ is None else environ
     if not command.strip():
         raise ConfigError("no command given: use `watchbot listen <command>`")
     values: dict[str, Any] = {}
-    for setting in contract.SETTINGS:
-        if setting.attribute is None:
-            continue
+    for setting, name in watcher_fields().items():
         try:
-            values[setting.attribute] = setting.parse(env.get(setting.env))
+            values[name] = setting.parse(env.get(setting.env))
         except contract.SettingError as error:
             raise ConfigError(str(error)) from None
     queue_url = values.pop("queue_url")
