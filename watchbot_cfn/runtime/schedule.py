@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 from watchbot_cfn.runtime.hold import Hold
 
-__all__ = ["PREFETCH_HORIZON", "Scheduler", "FIFO_BUSY_POLL", "LONG_POLL"]
+__all__ = ["PREFETCH_HORIZON", "Scheduler", "FIFO_BUSY_POLL", "FIFO_RETURN_SLACK", "LONG_POLL"]
 
 #: Held messages are kept to about what the slots get through in this many seconds.
 PREFETCH_HORIZON = 1.0
@@ -45,6 +45,9 @@ LONG_POLL = 20
 #: not wake a waiting receive when a group unlocks): at once when a group it
 #: held is released or the last receive brought messages, else this often.
 FIFO_BUSY_POLL = 1.0
+#: Seconds after a returned FIFO message becomes visible again that receives
+#: still ask for one message (it comes back alone, or another consumer has it).
+FIFO_RETURN_SLACK = 10.0
 
 
 class Scheduler:
@@ -70,6 +73,7 @@ class Scheduler:
         self._stopped = False
         self._poll_due = True
         self._next_poll = 0.0
+        self._due_back: dict[str, float] = {}  # FIFO: returned message id -> when it should be back by
         self._cond = threading.Condition()
 
     # -- receiving ----------------------------------------------------------------
@@ -93,9 +97,28 @@ class Scheduler:
         room = free + max(0, prefetch - behind) - self.reserved
         room = min(room, self.hold_limit - len(self._held) - self.reserved, self.batch_limit)
         starved = free > self.reserved
+        if self._one_at_a_time():
+            room = min(room, 1)
         if room < max(1, (prefetch + 1) // 2) and not starved:
             return 0
         return max(room, 0)
+
+    def _one_at_a_time(self) -> bool:
+        """FIFO: a returned message is due back, so a receive must not bring others of its group with it."""
+        if not self._due_back:
+            return False
+        now = time.monotonic()
+        for message_id in [key for key, until in self._due_back.items() if until <= now]:
+            del self._due_back[message_id]  # another consumer has it, or SQS dead-lettered it
+        return bool(self._due_back)
+
+    def returned(self, message_id: str, visibility: float) -> None:
+        """A started FIFO message goes back to the queue, visible again after ``visibility`` seconds."""
+        if not self.fifo:
+            return
+        with self._cond:
+            self._due_back[message_id] = time.monotonic() + visibility + FIFO_RETURN_SLACK
+            self._cond.notify_all()
 
     def room(self) -> int:
         """How many more messages a receive may ask for now (without reserving them)."""
@@ -153,6 +176,8 @@ class Scheduler:
                 self._cond.notify_all()
                 return list(holds)
             self._held.extend(holds)
+            for hold in holds:
+                self._due_back.pop(hold.message_id, None)
             if self.fifo:
                 if holds:
                     self._poll_due = True  # there may be more where these came from

@@ -297,8 +297,8 @@ class Watcher:
     def _fail_unrun(self, hold: Hold, why: str) -> None:
         """The watcher could not run the started job: return with backoff and count a failure, never lose it."""
         message = self._unhold(hold)
-        behind, unlocks = self._group_settled(hold, message, kept_order=False)
         backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
+        behind, unlocks = self._group_settled(hold, message, returned_for=backoff)
         self.settler.release(message.message_id, message.receipt_handle, backoff, urgent=unlocks)
         self._return_behind(behind, message)
         self.stats.add(contract.OUTCOME_FAILURE)
@@ -310,10 +310,13 @@ class Watcher:
 
     # -- FIFO groups ---------------------------------------------------------------
 
-    def _group_settled(self, hold: Hold, message: Message, kept_order: bool) -> tuple[list[Hold], bool]:
-        """Tell the scheduler (before anything is sent): the held messages of the group to return at once,
-        and whether this settle unlocks the group at SQS (then it goes out at once, and a receive follows it)."""
-        behind, released = self.scheduler.settled(hold, kept_order)
+    def _group_settled(self, hold: Hold, message: Message, returned_for: int | None) -> tuple[list[Hold], bool]:
+        """Tell the scheduler (before anything is sent) the message is deleted (``returned_for`` None) or
+        returned for that many seconds: the held messages of the group to return at once, and whether this
+        settle unlocks the group at SQS (then it goes out at once, and a receive follows it)."""
+        if returned_for is not None:
+            self.scheduler.returned(message.message_id, returned_for)  # before the return can land
+        behind, released = self.scheduler.settled(hold, kept_order=returned_for is None)
         if released:
             self._unlocking.add(message.message_id)
         return behind, released
@@ -433,11 +436,11 @@ class Watcher:
             message = self._unhold(hold)  # before any delete or return
             mid = message.message_id
             deleted = outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED)
-            behind, unlocks = self._group_settled(hold, message, kept_order=deleted)
-            if deleted:
+            backoff = None if deleted else remaining_visibility(message, contract.backoff_seconds(message.receives))
+            behind, unlocks = self._group_settled(hold, message, returned_for=backoff)
+            if backoff is None:
                 self.settler.delete(mid, message.receipt_handle, urgent=unlocks)
             else:
-                backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
                 self.settler.release(mid, message.receipt_handle, backoff, urgent=unlocks)
             self._return_behind(behind, message)
             self.stats.add(outcome)
@@ -450,7 +453,7 @@ class Watcher:
 
     def _settle_interrupted(self, hold: Hold) -> None:
         message = self._unhold(hold)
-        behind, unlocks = self._group_settled(hold, message, kept_order=False)
+        behind, unlocks = self._group_settled(hold, message, returned_for=0)
         self.settler.release(message.message_id, message.receipt_handle, 0, urgent=unlocks)
         self._return_behind(behind, message)
         self.stats.add("interrupted")
