@@ -171,7 +171,7 @@ class Job:
                             else:
                                 wake = min(wake, self._kill_at)
                 if linger_until is not None:
-                    if now >= linger_until:
+                    if now >= linger_until or self._linger() == 0:  # a shutdown may come while it lingers
                         break
                     wake = min(wake, linger_until)
                 timeout = max(wake - now, 0.0)
@@ -188,7 +188,7 @@ class Job:
                     returncode = self._reap_leader(process, 0)
                     if returncode is not None:
                         ended = now
-                        linger_until = now + _OUTPUT_LINGER
+                        linger_until = now + self._linger()
                         continue
                 for key, _ in selector.select(timeout):
                     self._relay(key.fileobj, streams, selector)
@@ -202,6 +202,12 @@ class Job:
             interrupted = self._stopping
         return JobResult(returncode, int((ended - started) * 1000), timed_out=timed_out and not interrupted,
                          interrupted=interrupted)
+
+    def _linger(self) -> float:
+        """Seconds to read output left open by a process outside the group; none for a job stopped by a
+        shutdown, whose message must be returned within the drain's time for stopped jobs."""
+        with self._lock:
+            return 0.0 if self._stopping else _OUTPUT_LINGER
 
     def _reap_leader(self, process: subprocess.Popen, timeout: float) -> int | None:
         returncode = self.children.wait(process, timeout)
