@@ -98,7 +98,7 @@ class Scheduler:
         room = min(room, self.hold_limit - len(self._held) - self.reserved, self.batch_limit)
         starved = free > self.reserved
         if self._one_at_a_time():
-            room = min(room, 1)
+            room = min(room, 1) if self.reserved == 0 else 0  # and one receive at a time
         if room < max(1, (prefetch + 1) // 2) and not starved:
             return 0
         return max(room, 0)
