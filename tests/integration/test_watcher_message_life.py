@@ -20,6 +20,7 @@ import subprocess
 
 import pytest
 
+from tests.support.procfs import alive, children_of
 from tests.support.waiting import until
 from tests.support.watcherproc import WatcherProcess, create_queue, depth_becomes, summaries
 
@@ -150,3 +151,19 @@ def test_other_stop_signals_drain_like_sigterm(moto_server, tmp_path, signum):
     assert "outcome success" in summary
     assert depth_becomes(moto_server, url, (0, 0)) == (0, 0)
 
+
+
+def test_the_job_guard_outlives_the_stop_signals_so_jobs_still_die_with_a_watcher_killed_later(moto_server, tmp_path):
+    url, _ = create_queue(moto_server)
+    send(moto_server, url, ["x"])
+    pids = tmp_path / "pids"
+    with WatcherProcess(moto_server, url, f"echo $$ >> {pids}; sleep 60") as watcher:
+        until(lambda: pids.exists() and pids.read_text().strip(), 10, "the job to start")
+        [job] = [int(pid) for pid in pids.read_text().split()]
+        assert watcher.process is not None
+        [guard] = [pid for pid in children_of(watcher.process.pid) if pid != job and alive(pid)]
+        for signum in (signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            os.kill(guard, signum)  # as a signal sent to a whole process group would reach it
+        watcher.signal(signal.SIGKILL)
+        watcher.wait(5)
+        until(lambda: not alive(job), 5, "the job to die with its watcher")
