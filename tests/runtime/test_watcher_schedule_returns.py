@@ -54,3 +54,14 @@ def test_a_standard_queue_ignores_returns():
     scheduler = Scheduler(4, prefetch_limit=4)
     scheduler.returned("x", 8)
     assert scheduler.room() == 4
+
+
+def test_receives_ask_for_one_only_from_a_long_poll_before_the_returned_message_is_visible_again(monkeypatch):
+    from watchbot_cfn.runtime import schedule
+    now = [1000.0]
+    monkeypatch.setattr(schedule.time, "monotonic", lambda: now[0])
+    scheduler = Scheduler(4, fifo=True)
+    scheduler.returned("later", 600)  # a long backoff: meanwhile it is in flight and its group is locked
+    assert scheduler.room() == 4
+    now[0] += 600 - schedule.LONG_POLL - 1  # a long poll starting now could still be out when it shows
+    assert scheduler.room() == 1

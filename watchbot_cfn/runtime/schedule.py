@@ -48,6 +48,10 @@ FIFO_BUSY_POLL = 1.0
 #: Seconds after a returned FIFO message becomes visible again that receives
 #: still ask for one message (it comes back alone, or another consumer has it).
 FIFO_RETURN_SLACK = 10.0
+#: ... and seconds before: a long poll that starts then may still be waiting
+#: when it becomes visible. Until then it is in flight, and SQS hands out
+#: nothing of its group, so receives ask for as many as they have room for.
+_FIFO_RETURN_LEAD = LONG_POLL + 2.0
 
 
 class Scheduler:
@@ -73,7 +77,7 @@ class Scheduler:
         self._stopped = False
         self._poll_due = True
         self._next_poll = 0.0
-        self._due_back: dict[str, float] = {}  # FIFO: returned message id -> when it should be back by
+        self._due_back: dict[str, tuple[float, float]] = {}  # FIFO: returned message id -> (from, until)
         self._cond = threading.Condition()
 
     # -- receiving ----------------------------------------------------------------
@@ -108,16 +112,17 @@ class Scheduler:
         if not self._due_back:
             return False
         now = time.monotonic()
-        for message_id in [key for key, until in self._due_back.items() if until <= now]:
+        for message_id in [key for key, (_, until) in self._due_back.items() if until <= now]:
             del self._due_back[message_id]  # another consumer has it, or SQS dead-lettered it
-        return bool(self._due_back)
+        return any(begin <= now for begin, _ in self._due_back.values())
 
     def returned(self, message_id: str, visibility: float) -> None:
         """A started FIFO message goes back to the queue, visible again after ``visibility`` seconds."""
         if not self.fifo:
             return
         with self._cond:
-            self._due_back[message_id] = time.monotonic() + visibility + FIFO_RETURN_SLACK
+            visible_at = time.monotonic() + visibility
+            self._due_back[message_id] = (visible_at - _FIFO_RETURN_LEAD, visible_at + FIFO_RETURN_SLACK)
             self._cond.notify_all()
 
     def room(self) -> int:
