@@ -23,6 +23,14 @@ SQS for.
   beyond the allowance. When a message is returned instead of deleted, the
   messages of its group held behind it are handed back (``settled``) to be
   returned at once, so none overtakes it.
+- **Messages behind a failing FIFO head do not pay for its receives.** Every
+  receive raises the receive count of each message it returns, SQS
+  dead-letters by that count, a FIFO receive returns as many messages of one
+  group as it can, and none of a group while one of its messages is in flight.
+  So around the time a message this watcher returned (failed, exit 4,
+  stopped) becomes visible again, receives ask for one message, one receive
+  at a time (``returned``): it comes back alone, and the messages behind it
+  stay in the queue, uncounted, until it is deleted or dead-lettered.
 """
 
 from __future__ import annotations
