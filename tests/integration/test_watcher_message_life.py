@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -72,11 +73,13 @@ def test_a_volume_remounted_read_only_for_a_while_delays_the_next_jobs_and_none_
         pytest.skip("needs unshare and tmpfs mounts for a private volume")
     url, _ = create_queue(moto_server)
     send(moto_server, url, ["remount"] + [f"job {index}" for index in range(4)])
-    flag = tmp_path / "writable-again"
-    # the first job makes the volume read-only; a detached process makes it writable once the test says so
+    flag, ready = tmp_path / "writable-again", tmp_path / "helper-ready"
+    # the first job makes the volume read-only; a detached process (out of the job's group, which dies with
+    # the job: the job waits until it is) makes it writable once the test says so
     command = (f'if [ "$Message" = remount ]; then mount -o remount,ro {volume}; '
-               f'setsid sh -c "while [ ! -e {flag} ]; do sleep 0.1; done; mount -o remount,rw {volume}" '
-               '</dev/null >/dev/null 2>&1 & fi; echo "ran $Message"')
+               f'setsid sh -c "touch {ready}; while [ ! -e {flag} ]; do sleep 0.1; done; '
+               f'mount -o remount,rw {volume}" </dev/null >/dev/null 2>&1 & '
+               f'while [ ! -e {ready} ]; do sleep 0.05; done; fi; echo "ran $Message"')
     mount = f"mount -t tmpfs -o size=8m tmpfs {volume} && exec \"$@\""
     prefix = ("unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh")
     with WatcherProcess(moto_server, url, command, prefix=prefix, Volumes=str(volume),
@@ -102,12 +105,18 @@ def test_sigterm_while_the_volume_is_emptied_after_a_job_exits_only_once_its_mes
     volume.mkdir()
     url, _ = create_queue(moto_server)
     send(moto_server, url, ["litter", "next 1", "next 2"])  # more work waits while the volume is emptied
-    # the first job leaves 200,000 files: emptying the volume after it takes a while
-    command = (f'[ "$Message" = litter ] || exit 0; cd {volume} && for d in $(seq 100); do mkdir $d && '
-               '(cd $d && seq 2000 | xargs touch); done; echo "littered"')
+    # the first job leaves 30,000 files: emptying the volume after it takes a while
+    litter = tmp_path / "litter.py"
+    litter.write_text(f"import os\nos.chdir({str(volume)!r})\n"
+                      "for d in range(30):\n"
+                      "    os.mkdir(str(d))\n"
+                      "    for f in range(1000):\n"
+                      "        os.close(os.open(os.path.join(str(d), str(f)), os.O_CREAT | os.O_WRONLY))\n"
+                      "print('littered')\n")
+    command = f'[ "$Message" = litter ] || exit 0; {sys.executable} {litter}'
     with WatcherProcess(moto_server, url, command, Volumes=str(volume), drainTimeout="25") as watcher:
         watcher.wait_for(lambda lines: any("littered" in line for line in lines), 90)
-        until(lambda: len(os.listdir(volume)) < 100, 30, "the emptying of the volume to begin")
+        until(lambda: len(os.listdir(volume)) < 30, 30, "the emptying of the volume to begin")
         watcher.signal(signal.SIGTERM)  # the job has ended; the volume is being emptied now
         assert watcher.wait(40) == 0
         lines = watcher.snapshot()
