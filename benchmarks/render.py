@@ -47,13 +47,13 @@ def command(script: str = "watchbot-cfn", module: str = "watchbot_cfn.cli.main")
 def dependency_floor(source: str) -> list[str]:
     """A process that imports exactly the troposphere and awacs modules rendering ``source`` loads."""
     probe = ("import json, sys\n"
-             f"sys.argv = ['watchbot-cfn', 'render', {source!r}, '-o', {os.devnull!r}]\n"
+             f"sys.argv = ['watchbot-cfn', 'render', {source!r}]\n"
              "from watchbot_cfn.cli.main import main\n"
              "main()\n"
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
     # -I: not this directory's sources, so the probe loads what the installed copy loads
     output = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True,
-                            cwd=REPO).stdout
+                            cwd=REPO).stdout  # the template, then the list of modules on the last line
     modules = json.loads(output.strip().splitlines()[-1])
     return [sys.executable, "-I", "-c", "import " + ", ".join(modules)]
 

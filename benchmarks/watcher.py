@@ -28,8 +28,12 @@ Scenarios:
   sent beside it: seconds from sending them until the last one finished.
 - ``fifo-8``: a FIFO queue, 8 message groups, 100 ms jobs at concurrency 8
   (messages/s), and whether every group's jobs started in send order.
+- ``fifo-ratio``: ``sleep-8`` and ``fifo-8`` one after the other in the same
+  run, printed side by side with the FIFO rate as a share of the standard
+  queue's (the goal: at least ``FIFO_GOAL`` %).
 
-``--repeat N`` runs each scenario N times and prints the median and the
+By default every scenario runs except ``sleep-8`` and ``fifo-8`` alone
+(``fifo-ratio`` runs both). ``--repeat N`` runs each scenario N times and prints the median and the
 spread; the machine's load average is printed with every run, since the
 figures move with whatever else the machine does.
 """
@@ -58,6 +62,8 @@ from tests.support.motoserver import MotoServer  # noqa: E402
 MAX_VISIBLE = 20
 WARMUP = 20
 FIFO_GROUPS = 8
+#: FIFO with FIFO_GROUPS groups at least this share (%) of the standard queue's rate.
+FIFO_GOAL = 85.0
 #: The pip-installed watcher: this Python's package.
 PACKAGE_WATCHER = (sys.executable, "-m", "watchbot_cfn.runtime.cli")
 
@@ -108,6 +114,41 @@ class Elapsed:
     def line(self) -> str:
         return (f"{self.name:<36} {self.seconds:7.2f} s      cpu {self.cpu_per_1000:5.2f} s/1000 msgs  "
                 f"peak {self.peak_mib:5.1f} MiB  load {self.load:4.1f}  {self.note}").rstrip()
+
+
+@dataclass
+class Ratio:
+    """The FIFO rate as a share of the standard queue's, both measured in this run."""
+
+    fifo: Result
+    standard: Result
+
+    @property
+    def name(self) -> str:
+        return "fifo-ratio"
+
+    @property
+    def figure(self) -> tuple[float, str]:
+        return 100 * self.fifo.rate / self.standard.rate, "%"
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return self.fifo.cpu_per_1000
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.fifo.peak_mib, self.standard.peak_mib)
+
+    @property
+    def load(self) -> float:
+        return max(self.fifo.load, self.standard.load)
+
+    def line(self) -> str:
+        ratio = self.figure[0]
+        return (f"{self.standard.line()}\n{self.fifo.line()}\n"
+                f"FIFO {FIFO_GROUPS} groups vs standard, 100 ms jobs, concurrency 8: FIFO {self.fifo.rate:.1f} msg/s, "
+                f"standard {self.standard.rate:.1f} msg/s, ratio {ratio:.1f} % "
+                f"({'meets' if ratio >= FIFO_GOAL else 'below'} the goal of {FIFO_GOAL:g} %)")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -349,21 +390,25 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="scenarios to run (default: all)")
     args = parser.parse_args()
     scale = 0.3 if args.quick else 1.0
-    scenarios: dict[str, Callable[[MotoServer], Result | Elapsed]] = {
+    scenarios: dict[str, Callable[[MotoServer], Result | Elapsed | Ratio]] = {
         "no-op-1": lambda server: run(server, "no-op", "true", 1, int(400 * scale) + WARMUP),
         "no-op-8": lambda server: run(server, "no-op", "true", 8, int(1500 * scale) + WARMUP),
         "sleep-8": lambda server: run(server, "100 ms jobs", "sleep 0.1", 8, int(600 * scale) + WARMUP,
                                       ideal=80.0),
         "long-short": long_beside_short,
         "fifo-8": lambda server: fifo_groups(server, int(600 * scale) + WARMUP),
+        "fifo-ratio": lambda server: Ratio(
+            standard=run(server, "100 ms jobs", "sleep 0.1", 8, int(600 * scale) + WARMUP, ideal=80.0),
+            fifo=fifo_groups(server, int(600 * scale) + WARMUP)),
     }
-    chosen = args.only or list(scenarios)
+    # fifo-ratio runs sleep-8 and fifo-8 itself, side by side
+    chosen = args.only or [name for name in scenarios if name not in ("sleep-8", "fifo-8")]
     unknown = [name for name in chosen if name not in scenarios]
     if unknown:
         parser.error(f"unknown scenario {unknown[0]!r}; choose from {', '.join(scenarios)}")
     print(f"watcher benchmark (moto server, Volumes set, visible messages <= {MAX_VISIBLE}, "
           f"first {WARMUP} jobs of a throughput run not counted; {os.cpu_count()} CPUs)", flush=True)
-    results: dict[str, list[Result | Elapsed]] = {}
+    results: dict[str, list[Result | Elapsed | Ratio]] = {}
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))  # stop what was started
     server = MotoServer().start()
     try:

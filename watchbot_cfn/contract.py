@@ -389,7 +389,8 @@ def _structured_core(name: str, message_id: str | None, level: int, time: str | 
 
 
 def _dumps(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Strict JSON: a non-finite number raises rather than becoming ``Infinity``, which is not JSON."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False)
 
 
 def structured_line(name: str, message_id: str | None, fields: Mapping[str, Any] | None = None,
@@ -405,12 +406,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    """``1e400`` is valid JSON but no double: Python reads it as infinity, which JSON cannot write back."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
 def worker_json(text: str) -> dict[str, Any] | None:
     """The object a worker's line holds, or None when the line is not one JSON object."""
     if not text.startswith("{"):
         return None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
@@ -427,7 +436,12 @@ def structured_worker_line(message_id: str, text: str, time: str | None = None) 
     record.update(fields)
     if reserved:
         record[WORKER_RESERVED] = reserved
-    return _dumps(record)
+    try:
+        return _dumps(record)
+    except (ValueError, RecursionError):  # nested deeper than json.dumps can go once a field moved down
+        text_only = _structured_core(SOURCE_WORKER, message_id, LEVEL_INFO, time)
+        text_only["msg"] = text
+        return _dumps(text_only)
 
 
 def structured_result_fields(summary: JobSummary) -> dict[str, Any]:

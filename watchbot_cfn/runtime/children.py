@@ -63,7 +63,6 @@ class Reaper:
         self._lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._children_exist = threading.Event()
-        self.reaped_orphans = 0
         self._thread = threading.Thread(target=self._run, name="reaper", daemon=True)
         self._thread.start()
 
@@ -108,8 +107,7 @@ class Reaper:
             with self._lock:
                 pending = self._pending.get(pid)
                 if pending is None:
-                    self.reaped_orphans += 1
-                    continue
+                    continue  # an orphan a job left behind: reaped, nothing waits for it
                 pending.returncode = os.waitstatus_to_exitcode(status)
                 pending.done.set()
 

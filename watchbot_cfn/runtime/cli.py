@@ -21,7 +21,14 @@ from watchbot_cfn import contract
 if TYPE_CHECKING:  # pragma: no cover
     from watchbot_cfn.runtime.config import WatcherConfig
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "STOP_SIGNALS"]
+
+#: Signals that drain the watcher. Besides SIGTERM (what ECS sends, unless the
+#: image's STOPSIGNAL names another) and SIGINT, every signal whose default
+#: would end the process at once: that would leave its jobs to the guard and
+#: its messages hidden. As PID 1 the kernel would drop them instead; drained
+#: either way, a signal means the same wherever the watcher runs.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +69,7 @@ def listen(config: WatcherConfig) -> int:
     # Handlers first: a SIGTERM while boto3 loads must not kill the watcher outright.
     early: list[int] = []
     stop = early.append
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, lambda number, frame: stop(number))
 
     from botocore.exceptions import NoRegionError

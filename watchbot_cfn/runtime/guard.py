@@ -23,7 +23,7 @@ __all__ = ["JobGuard"]
 #: The guard's whole program: the standard library only, so it starts with ``-I -S``.
 _PROGRAM = """
 import os, signal
-for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
     signal.signal(number, signal.SIG_IGN)  # it ends when the watcher does, not before
 groups = set()
 pending = b""

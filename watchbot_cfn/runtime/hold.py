@@ -29,7 +29,6 @@ class Hold:
         self.message_id = message.message_id
         self._lock = threading.Lock()
         self._message = message
-        self.redeliveries = 0
 
     @property
     def message(self) -> Message:
@@ -42,4 +41,3 @@ class Hold:
         with self._lock:
             self._message = dataclasses.replace(self._message, receipt_handle=newer.receipt_handle,
                                                 received_at=newer.received_at, receives=newer.receives)
-            self.redeliveries += 1

@@ -15,8 +15,9 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from watchbot_cfn.runtime.children import Children, DirectChildren
 from watchbot_cfn.runtime.guard import JobGuard
@@ -144,11 +145,7 @@ class Job:
         timed_out = False
         returncode: int | None = None
         ended = started
-        assert process.stdout is not None and process.stderr is not None  # both are PIPEs
-        streams = {process.stdout: ("stdout", bytearray()), process.stderr: ("stderr", bytearray())}
-        selector = selectors.DefaultSelector()
-        for stream in streams:
-            selector.register(stream, selectors.EVENT_READ)
+        output = _Output(process, self._emit)
         linger_until: float | None = None
         last_poll = started
         try:
@@ -156,26 +153,13 @@ class Job:
                 now = time.monotonic()
                 wake = now + _TICK
                 if returncode is None:
-                    with self._lock:
-                        if deadline is not None and not timed_out and not self._stopping:
-                            if now >= deadline:
-                                timed_out = True
-                                self._signal_group(signal.SIGTERM)
-                                self._kill_at = now + self.kill_grace
-                            else:
-                                wake = min(wake, deadline)
-                        if self._kill_at is not None:
-                            if now >= self._kill_at:
-                                self._signal_group(signal.SIGKILL)
-                                self._kill_at = None
-                            else:
-                                wake = min(wake, self._kill_at)
+                    timed_out, wake = self._keep_clock(now, deadline, timed_out, wake)
                 if linger_until is not None:
-                    if now >= linger_until:
+                    if now >= linger_until or self._linger() == 0:  # a shutdown may come while it lingers
                         break
                     wake = min(wake, linger_until)
                 timeout = max(wake - now, 0.0)
-                if not selector.get_map():
+                if output.closed():
                     if returncode is not None:
                         break
                     # Output closed: the leader is exiting (or detached its output); keep the clock.
@@ -188,20 +172,39 @@ class Job:
                     returncode = self._reap_leader(process, 0)
                     if returncode is not None:
                         ended = now
-                        linger_until = now + _OUTPUT_LINGER
+                        linger_until = now + self._linger()
                         continue
-                for key, _ in selector.select(timeout):
-                    self._relay(key.fileobj, streams, selector)
+                output.relay(timeout)
         finally:
-            selector.close()
-            for stream, (name, pending) in streams.items():
-                if pending:
-                    self._emit(pending, name)
-                stream.close()
+            output.close()
         with self._lock:
             interrupted = self._stopping
         return JobResult(returncode, int((ended - started) * 1000), timed_out=timed_out and not interrupted,
                          interrupted=interrupted)
+
+    def _keep_clock(self, now: float, deadline: float | None, timed_out: bool, wake: float) -> tuple[bool, float]:
+        """maxJobDuration's SIGTERM and the SIGKILL after the grace: (timed out now, when to wake next)."""
+        with self._lock:
+            if deadline is not None and not timed_out and not self._stopping:
+                if now >= deadline:
+                    timed_out = True
+                    self._signal_group(signal.SIGTERM)
+                    self._kill_at = now + self.kill_grace
+                else:
+                    wake = min(wake, deadline)
+            if self._kill_at is not None:
+                if now >= self._kill_at:
+                    self._signal_group(signal.SIGKILL)
+                    self._kill_at = None
+                else:
+                    wake = min(wake, self._kill_at)
+        return timed_out, wake
+
+    def _linger(self) -> float:
+        """Seconds to read output left open by a process outside the group; none for a job stopped by a
+        shutdown, whose message must be returned within the drain's time for stopped jobs."""
+        with self._lock:
+            return 0.0 if self._stopping else _OUTPUT_LINGER
 
     def _reap_leader(self, process: subprocess.Popen, timeout: float) -> int | None:
         returncode = self.children.wait(process, timeout)
@@ -213,27 +216,56 @@ class Job:
                 self._signal_group(signal.SIGKILL)
         return returncode
 
-    def _relay(self, stream, streams, selector: selectors.BaseSelector) -> None:
-        name, pending = streams[stream]
+    def _emit(self, data: bytes | bytearray) -> None:
+        text = bytes(data).decode("utf-8", "replace").rstrip("\r")
+        self.logger.worker(self.message_id, text)
+
+
+class _Output:
+    """The job's stdout and stderr, relayed line by line (a line longer than MAX_LINE in pieces)."""
+
+    def __init__(self, process: subprocess.Popen, emit: Callable[[bytes | bytearray], None]) -> None:
+        assert process.stdout is not None and process.stderr is not None  # both are PIPEs
+        self._emit = emit
+        self._pending: dict[Any, bytearray] = {process.stdout: bytearray(), process.stderr: bytearray()}
+        self._selector = selectors.DefaultSelector()
+        for stream in self._pending:
+            self._selector.register(stream, selectors.EVENT_READ)
+
+    def closed(self) -> bool:
+        """Both streams have reached their end."""
+        return not self._selector.get_map()
+
+    def relay(self, timeout: float) -> None:
+        """Relay whatever arrives within ``timeout`` seconds."""
+        for key, _ in self._selector.select(timeout):
+            self._read(key.fileobj)
+
+    def _read(self, stream: Any) -> None:
+        pending = self._pending[stream]
         try:
             chunk = os.read(stream.fileno(), 65536)
         except OSError:
             chunk = b""
         if not chunk:
-            selector.unregister(stream)
+            self._selector.unregister(stream)
             return
         pending.extend(chunk)
         while True:
             newline = pending.find(b"\n")
             if newline < 0:
                 if len(pending) >= MAX_LINE:
-                    self._emit(pending[:MAX_LINE], name)
+                    self._emit(pending[:MAX_LINE])
                     del pending[:MAX_LINE]
                     continue
                 return
-            self._emit(pending[:newline], name)
+            self._emit(pending[:newline])
             del pending[:newline + 1]
 
-    def _emit(self, data: bytes | bytearray, stream: str) -> None:
-        text = bytes(data).decode("utf-8", "replace").rstrip("\r")
-        self.logger.worker(self.message_id, text)
+    def close(self) -> None:
+        """Relay what is left of an unfinished last line, and close both streams."""
+        self._selector.close()
+        for stream, pending in self._pending.items():
+            if pending:
+                self._emit(pending)
+            stream.close()

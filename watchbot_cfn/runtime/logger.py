@@ -214,11 +214,21 @@ class Logger:
         return contract.plain_line(contract.SOURCE_WATCHER, message_id or NO_MESSAGE, text)
 
     def worker(self, message_id: str, text: str) -> None:
-        """One line the worker wrote (stdout or stderr), tagged with the message it was working on."""
-        if self.structured:
-            self._write(contract.structured_worker_line(message_id, text))
-        else:
-            self._write(contract.plain_line(contract.SOURCE_WORKER, message_id, text))
+        """One line the worker wrote (stdout or stderr), tagged with the message it was working on.
+
+        Never raises: the job's thread relays its lines, and an error there
+        would stop the job. A line that cannot be written as it is goes out
+        as text, as any line would whose JSON were not an object.
+        """
+        try:
+            if self.structured:
+                line = contract.structured_worker_line(message_id, text)
+            else:
+                line = contract.plain_line(contract.SOURCE_WORKER, message_id, text)
+        except Exception:
+            line = contract.structured_line(contract.SOURCE_WORKER, message_id, {"msg": repr(text)[1:-1]}) \
+                if self.structured else contract.plain_line(contract.SOURCE_WORKER, message_id, repr(text)[1:-1])
+        self._write(line)
 
     def result(self, message_id: str, summary: contract.JobSummary) -> None:
         """How a job ended: the lines all four metric filters read."""

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -169,7 +170,8 @@ class MessageFiles:
     """Writes each body (and subject) to its own file in a directory the watcher owns.
 
     The directory may sit inside a cleaned volume (``/tmp`` is the usual one),
-    so the volume cleaner is told to keep it.
+    so the volume cleaner is told to keep it; a job may still remove it (or put
+    a file in its place), so a write that finds it gone makes it again.
     """
 
     def __init__(self, directory: str) -> None:
@@ -181,7 +183,11 @@ class MessageFiles:
         # A redelivered message can run in another watcher meanwhile: never share a file name.
         name = f"{_UNSAFE_NAME.sub('_', message.message_id)}-{next(self._sequence)}"
         body = os.path.join(self.directory, name)
-        self._write(body, message.body)
+        try:
+            self._write(body, message.body)
+        except (FileNotFoundError, NotADirectoryError):
+            self._make_directory()
+            self._write(body, message.body)
         if not message.subject:
             return MessagePaths(body)
         subject = body + ".subject"
@@ -191,6 +197,15 @@ class MessageFiles:
             self.remove(MessagePaths(body))
             raise
         return MessagePaths(body, subject)
+
+    def _make_directory(self) -> None:
+        """Make the directory again where a job removed it, or replaced it with a file or a link."""
+        try:
+            if not stat.S_ISDIR(os.lstat(self.directory).st_mode):
+                os.unlink(self.directory)  # never what a link points to
+        except FileNotFoundError:
+            pass
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
 
     @staticmethod
     def _write(path: str, text: str) -> None:

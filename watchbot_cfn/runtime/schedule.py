@@ -23,6 +23,14 @@ SQS for.
   beyond the allowance. When a message is returned instead of deleted, the
   messages of its group held behind it are handed back (``settled``) to be
   returned at once, so none overtakes it.
+- **Messages behind a failing FIFO head do not pay for its receives.** Every
+  receive raises the receive count of each message it returns, SQS
+  dead-letters by that count, a FIFO receive returns as many messages of one
+  group as it can, and none of a group while one of its messages is in flight.
+  So around the time a message this watcher returned (failed, exit 4,
+  stopped) becomes visible again, receives ask for one message, one receive
+  at a time (``returned``): it comes back alone, and the messages behind it
+  stay in the queue, uncounted, until it is deleted or dead-lettered.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from collections.abc import Callable
 
 from watchbot_cfn.runtime.hold import Hold
 
-__all__ = ["PREFETCH_HORIZON", "Scheduler", "FIFO_BUSY_POLL", "LONG_POLL"]
+__all__ = ["PREFETCH_HORIZON", "Scheduler", "FIFO_BUSY_POLL", "FIFO_RETURN_SLACK", "LONG_POLL"]
 
 #: Held messages are kept to about what the slots get through in this many seconds.
 PREFETCH_HORIZON = 1.0
@@ -45,6 +53,13 @@ LONG_POLL = 20
 #: not wake a waiting receive when a group unlocks): at once when a group it
 #: held is released or the last receive brought messages, else this often.
 FIFO_BUSY_POLL = 1.0
+#: Seconds after a returned FIFO message becomes visible again that receives
+#: still ask for one message (it comes back alone, or another consumer has it).
+FIFO_RETURN_SLACK = 10.0
+#: ... and seconds before: a long poll that starts then may still be waiting
+#: when it becomes visible. Until then it is in flight, and SQS hands out
+#: nothing of its group, so receives ask for as many as they have room for.
+_FIFO_RETURN_LEAD = LONG_POLL + 2.0
 
 
 class Scheduler:
@@ -70,6 +85,7 @@ class Scheduler:
         self._stopped = False
         self._poll_due = True
         self._next_poll = 0.0
+        self._due_back: dict[str, tuple[float, float]] = {}  # FIFO: returned message id -> (from, until)
         self._cond = threading.Condition()
 
     # -- receiving ----------------------------------------------------------------
@@ -93,9 +109,29 @@ class Scheduler:
         room = free + max(0, prefetch - behind) - self.reserved
         room = min(room, self.hold_limit - len(self._held) - self.reserved, self.batch_limit)
         starved = free > self.reserved
+        if self._one_at_a_time():
+            room = min(room, 1) if self.reserved == 0 else 0  # and one receive at a time
         if room < max(1, (prefetch + 1) // 2) and not starved:
             return 0
         return max(room, 0)
+
+    def _one_at_a_time(self) -> bool:
+        """FIFO: a returned message is due back, so a receive must not bring others of its group with it."""
+        if not self._due_back:
+            return False
+        now = time.monotonic()
+        for message_id in [key for key, (_, until) in self._due_back.items() if until <= now]:
+            del self._due_back[message_id]  # another consumer has it, or SQS dead-lettered it
+        return any(begin <= now for begin, _ in self._due_back.values())
+
+    def returned(self, message_id: str, visibility: float) -> None:
+        """A started FIFO message goes back to the queue, visible again after ``visibility`` seconds."""
+        if not self.fifo:
+            return
+        with self._cond:
+            visible_at = time.monotonic() + visibility
+            self._due_back[message_id] = (visible_at - _FIFO_RETURN_LEAD, visible_at + FIFO_RETURN_SLACK)
+            self._cond.notify_all()
 
     def room(self) -> int:
         """How many more messages a receive may ask for now (without reserving them)."""
@@ -153,6 +189,8 @@ class Scheduler:
                 self._cond.notify_all()
                 return list(holds)
             self._held.extend(holds)
+            for hold in holds:
+                self._due_back.pop(hold.message_id, None)
             if self.fifo:
                 if holds:
                     self._poll_due = True  # there may be more where these came from

@@ -12,6 +12,7 @@ handling never races a lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -27,7 +28,7 @@ from watchbot_cfn.runtime.job import KILL_GRACE, Job, JobResult, describe, signa
 from watchbot_cfn.runtime.logger import Logger
 from watchbot_cfn.runtime.message import Message, MessageFiles, MessagePaths, worker_environment
 from watchbot_cfn.runtime.protection import TaskProtection
-from watchbot_cfn.runtime.queue import BATCH_LIMIT, EntryOutcome, QueueClient
+from watchbot_cfn.runtime.queue import BATCH_LIMIT, Backoff, EntryOutcome, QueueClient
 from watchbot_cfn.runtime.schedule import Scheduler
 from watchbot_cfn.runtime.scratch import ScratchSpace
 from watchbot_cfn.runtime.settle import Settler
@@ -43,6 +44,9 @@ MAX_POLLERS = 2
 _STOPPED_JOBS_WAIT = KILL_GRACE + 0.5
 #: ... and for the last deletes and returns to be sent; together within contract.SHUTDOWN_MARGIN.
 _FINAL_SETTLE = contract.SHUTDOWN_MARGIN - _STOPPED_JOBS_WAIT
+#: Seconds between tries to write a message file (doubling, with jitter, up to the cap).
+_PREPARE_RETRY_BASE = 1.0
+_PREPARE_RETRY_CAP = 30.0
 #: The variable a job's scratch directory is given in (several slots with volumes).
 TMPDIR = "TMPDIR"
 
@@ -157,12 +161,14 @@ class Watcher:
         returned = f", {len(held)} held message(s) returned at once" if held else ""
         self.logger.notice(f"shutting down: receiving stopped{in_flight}{returned}, {self.scheduler.running} "
                            f"running job(s) get {self.config.drain_timeout:g} s to finish")
-        while self.scheduler.running > 0 or not self._poller_done.is_set():
+        # A message leaves the drain's sight only once settled: a job that has
+        # ended but whose message is not yet settled still holds the drain.
+        while self._unsettled() or not self._poller_done.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._signals > first_signals:
                 break
             self._sleep(remaining)
-        if self.scheduler.running == 0:
+        if not self._unsettled():
             return
         with self._jobs_lock:
             self._killing = True
@@ -172,8 +178,20 @@ class Watcher:
         for job in jobs:
             job.stop()
         give_up = time.monotonic() + _STOPPED_JOBS_WAIT
-        while self.scheduler.running > 0 and time.monotonic() < give_up:
+        while self._unsettled() and time.monotonic() < give_up:
             self._sleep(give_up - time.monotonic())
+        for hold in self._unsettled():  # the job has not ended yet: the guard kills it when the watcher exits
+            message = self._unhold(hold)
+            if message is not None:
+                self.settler.release(message.message_id, message.receipt_handle, 0, hold=hold)
+                self.stats.add("interrupted")
+                self.logger.notice("stopped by shutdown, and not ended in time; message returned to the queue",
+                                   message.message_id, level="warning")
+
+    def _unsettled(self) -> list[Hold]:
+        """Every message this watcher holds and has not settled: held, running, or ended and not yet settled."""
+        with self._holds_lock:
+            return list(self._holds.values())
 
     def _finish_up(self) -> int:
         self.stopping.set()
@@ -262,20 +280,25 @@ class Watcher:
     def _release_unstarted(self, hold: Hold, visibility: int, why: str) -> None:
         """Return a message that never got a job."""
         message = self._unhold(hold)
+        if message is None:
+            return
         self.settler.release(message.message_id, message.receipt_handle, visibility, hold=hold)
         self.stats.add("not_started")
         self.logger.notice(f"not started: {why}; message returned to the queue", message.message_id,
                            level="warning")
 
-    def _unhold(self, hold: Hold) -> Message:
-        """Forget the hold; the message as last received, to settle with its handle.
+    def _unhold(self, hold: Hold) -> Message | None:
+        """Forget the hold: the message as last received, to settle with its handle.
 
-        The heartbeat keeps extending it until the settler is done with it (a delete) or takes it (a
-        return), so every caller hands the message to ``settler.delete``/``release`` with ``hold=hold``.
+        None when it was settled already (the drain returned it while its job was still being stopped): every
+        message is settled exactly once. The heartbeat keeps extending it until the settler is done with it (a
+        delete) or takes it (a return), so every caller hands the message to ``settler.delete``/``release`` with
+        ``hold=hold``.
         """
         with self._holds_lock:
-            if self._holds.get(hold.message_id) is hold:
-                del self._holds[hold.message_id]
+            if self._holds.get(hold.message_id) is not hold:
+                return None
+            del self._holds[hold.message_id]
             return hold.message
 
     # -- starting jobs -------------------------------------------------------------
@@ -300,8 +323,10 @@ class Watcher:
     def _fail_unrun(self, hold: Hold, why: str) -> None:
         """The watcher could not run the started job: return with backoff and count a failure, never lose it."""
         message = self._unhold(hold)
-        behind, unlocks = self._group_settled(hold, message, kept_order=False)
+        if message is None:
+            return
         backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
+        behind, unlocks = self._group_settled(hold, message, returned_for=backoff)
         self.settler.release(message.message_id, message.receipt_handle, backoff, urgent=unlocks, hold=hold)
         self._return_behind(behind, message)
         self.stats.add(contract.OUTCOME_FAILURE)
@@ -313,10 +338,13 @@ class Watcher:
 
     # -- FIFO groups ---------------------------------------------------------------
 
-    def _group_settled(self, hold: Hold, message: Message, kept_order: bool) -> tuple[list[Hold], bool]:
-        """Tell the scheduler (before anything is sent): the held messages of the group to return at once,
-        and whether this settle unlocks the group at SQS (then it goes out at once, and a receive follows it)."""
-        behind, released = self.scheduler.settled(hold, kept_order)
+    def _group_settled(self, hold: Hold, message: Message, returned_for: int | None) -> tuple[list[Hold], bool]:
+        """Tell the scheduler (before anything is sent) the message is deleted (``returned_for`` None) or
+        returned for that many seconds: the held messages of the group to return at once, and whether this
+        settle unlocks the group at SQS (then it goes out at once, and a receive follows it)."""
+        if returned_for is not None:
+            self.scheduler.returned(message.message_id, returned_for)  # before the return can land
+        behind, released = self.scheduler.settled(hold, kept_order=returned_for is None)
         if released:
             self._unlocking.add(message.message_id)
         return behind, released
@@ -324,6 +352,8 @@ class Watcher:
     def _return_behind(self, behind: list[Hold], before: Message) -> None:
         for hold in behind:
             message = self._unhold(hold)
+            if message is None:
+                continue
             self.settler.release(message.message_id, message.receipt_handle, 0, hold=hold)
             self.stats.add("returned_behind")
             self.logger.notice(f"not started: {before.message_id}, before it in message group "
@@ -340,76 +370,114 @@ class Watcher:
     # -- job threads -------------------------------------------------------------
 
     def _run_job(self, hold: Hold) -> None:
-        """Run the job; whatever happens, settle the message exactly once and free the slot."""
-        paths: MessagePaths | None = None
-        scratch: list[str] = []
-        settle: Callable[[], None] | None = None
-        protected = False
+        """Run the job; whatever happens, settle the message exactly once, then free the slot.
+
+        The message is settled as soon as the job has ended, before its files
+        and directories are removed and before the volumes are emptied, which
+        can take long (a job may leave 200,000 files): a shutdown meanwhile
+        then has nothing of it left to return.
+        """
         began = time.monotonic()
         try:
-            message = hold.message
-            try:
-                paths = self.files.write(message)
-                if self.scratch is not None:
-                    scratch = self.scratch.create(hold.token)
-            except OSError as error:
-                what = "the message file" if paths is None else "the job's directories"
-                result = JobResult(None, 0, start_error=f"cannot write {what}: {error}")
-            else:
-                env, left_out = worker_environment(message, self.environ, paths)
-                if scratch:
-                    env[TMPDIR] = scratch[0]
-                for reason in left_out:
-                    self.logger.notice(reason, message.message_id, level="warning")
-                job = Job(self.config.command, env, message.message_id, self.logger, self.children,
-                          self.config.max_job_duration, guard=self.guard)
-                with self._jobs_lock:
-                    self._jobs[hold.token] = job
-                    if self._killing:
-                        job.stop()
-                if self.protection is not None:
-                    protected = True
-                    self.protection.job_started(hold.token)  # a second at most, and only when not protected
-                result = job.run()
-            settle = self._settlement(hold, result)
-        except BaseException as error:  # a fault of the watcher's own: the message must not be lost
-            settle = self._internal_error(hold, error)
+            with contextlib.ExitStack() as resources:  # released after the settle, whatever happened
+                try:
+                    settle = self._settlement(hold, self._execute(hold, resources))
+                except BaseException as error:  # a fault of the watcher's own: the message must not be lost
+                    settle = self._internal_error(hold, error)
+                self._settle(hold, settle)
         finally:
-            with self._jobs_lock:
-                self._jobs.pop(hold.token, None)
+            self._free_slot(hold, time.monotonic() - began)
+
+    def _execute(self, hold: Hold, resources: contextlib.ExitStack) -> JobResult:
+        """Prepare the job's files, register it where the drain and task protection see it, and run it."""
+        prepared = self._prepare(hold, resources)
+        if prepared is None:
+            return JobResult(None, 0, interrupted=True)
+        paths, scratch = prepared
+        message = hold.message
+        env, left_out = worker_environment(message, self.environ, paths)
+        if scratch:
+            env[TMPDIR] = scratch[0]
+        for reason in left_out:
+            self.logger.notice(reason, message.message_id, level="warning")
+        job = Job(self.config.command, env, message.message_id, self.logger, self.children,
+                  self.config.max_job_duration, guard=self.guard)
+        with self._jobs_lock:
+            self._jobs[hold.token] = job
+            if self._killing:
+                job.stop()
+        resources.callback(self._forget_job, hold.token)
+        if self.protection is not None:
+            self.protection.job_started(hold.token)  # a second at most, and only when not protected
+            resources.callback(self._quietly, hold, self.protection.job_ended, hold.token)
+        return job.run()
+
+    def _prepare(self, hold: Hold, resources: contextlib.ExitStack) -> tuple[MessagePaths, list[str]] | None:
+        """Write the message file and make the job's directories; None if the watcher stops first.
+
+        Failing to is the watcher's own fault, never the job's (a job emptied the
+        volume that holds them, a volume was remounted read-only or is full), and
+        returning the message would spend one of its receives each time: so the
+        message stays hidden and extended, and the write is tried again.
+        """
+        backoff = Backoff(base=_PREPARE_RETRY_BASE, cap=_PREPARE_RETRY_CAP)
+        while True:
+            paths: MessagePaths | None = None
             try:
-                if protected and self.protection is not None:
-                    self.protection.job_ended(hold.token)
+                paths = self.files.write(hold.message)
+                scratch = self.scratch.create(hold.token) if self.scratch is not None else []
+            except OSError as error:
                 if paths is not None:
-                    self.files.remove(paths)
-                if scratch and self.scratch is not None:
-                    self.scratch.remove(scratch)
-            except BaseException as error:
-                self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
-            try:
-                if self.scheduler.ended(time.monotonic() - began):
-                    # No job runs: empty the volumes before the next starts. The
-                    # message stays hidden (and extended) meanwhile.
-                    try:
-                        clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
-                        if self.scratch is not None:
-                            self.scratch.measure()
-                    finally:
-                        self.scheduler.cleaned()
-            except BaseException as error:
-                self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
-            finally:
+                    self._quietly(hold, self.files.remove, paths)
+                what = "the message file" if paths is None else "the job's directories"
+                delay = backoff.next_delay()
+                self.stats.add("prepare_retries")
+                self.logger.notice(f"cannot write {what} ({error}): a fault of the watcher's, not the job's; the "
+                                   f"message stays hidden and is tried again in {delay:.1f} s", hold.message_id,
+                                   level="error")
+                if self.stopping.wait(delay):
+                    return None
+                continue
+            resources.callback(self._quietly, hold, self.files.remove, paths)
+            if scratch and self.scratch is not None:
+                resources.callback(self._quietly, hold, self.scratch.remove, scratch)
+            return paths, scratch
+
+    def _forget_job(self, token: int) -> None:
+        with self._jobs_lock:
+            self._jobs.pop(token, None)
+
+    def _quietly(self, hold: Hold, release: Callable[..., object], *args: object) -> None:
+        """Release one of a job's resources; a failure is logged and never changes how the message settles."""
+        try:
+            release(*args)
+        except Exception as error:
+            self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
+
+    def _settle(self, hold: Hold, settle: Callable[[], None]) -> None:
+        try:
+            settle()
+        except BaseException as error:  # pragma: no cover - last resort: the message reappears by itself
+            self.logger.notice(f"could not settle the message: {error!r}", hold.message_id, level="error")
+
+    def _free_slot(self, hold: Hold, seconds: float) -> None:
+        """The slot is free: empty the volumes if no job runs now, then start whatever may start."""
+        try:
+            if self.scheduler.ended(seconds):
+                # No job runs: empty the volumes before the next starts.
                 try:
-                    if settle is None:
-                        settle = self._internal_error(hold, RuntimeError("the job ended without a settlement"))
-                    settle()
-                except BaseException as error:  # pragma: no cover - last resort: the message reappears by itself
-                    self.logger.notice(f"could not settle the message: {error!r}", hold.message_id,
-                                       level="error")
-                try:
-                    self._dispatch()
+                    clean_volumes(self.config.volumes, keep=[self.files.directory], logger=self.logger)
+                    if self.scratch is not None:
+                        self.scratch.measure()
                 finally:
-                    self._wake()
+                    self.scheduler.cleaned()
+        except BaseException as error:
+            self.logger.notice(f"internal error after the job: {error!r}", hold.message_id, level="error")
+        finally:
+            try:
+                self._dispatch()
+            finally:
+                self._wake()
 
     def _internal_error(self, hold: Hold, error: BaseException) -> Callable[[], None]:
         return lambda: self._fail_unrun(hold, f"internal error: {error!r}")
@@ -434,13 +502,15 @@ class Watcher:
 
         def settle() -> None:
             message = self._unhold(hold)  # before any delete or return
+            if message is None:
+                return
             mid = message.message_id
             deleted = outcome in (contract.OUTCOME_SUCCESS, contract.OUTCOME_REJECTED)
-            behind, unlocks = self._group_settled(hold, message, kept_order=deleted)
-            if deleted:
+            backoff = None if deleted else remaining_visibility(message, contract.backoff_seconds(message.receives))
+            behind, unlocks = self._group_settled(hold, message, returned_for=backoff)
+            if backoff is None:
                 self.settler.delete(mid, message.receipt_handle, urgent=unlocks, hold=hold)
             else:
-                backoff = remaining_visibility(message, contract.backoff_seconds(message.receives))
                 self.settler.release(mid, message.receipt_handle, backoff, urgent=unlocks, hold=hold)
             self._return_behind(behind, message)
             self.stats.add(outcome)
@@ -453,7 +523,9 @@ class Watcher:
 
     def _settle_interrupted(self, hold: Hold) -> None:
         message = self._unhold(hold)
-        behind, unlocks = self._group_settled(hold, message, kept_order=False)
+        if message is None:
+            return
+        behind, unlocks = self._group_settled(hold, message, returned_for=0)
         self.settler.release(message.message_id, message.receipt_handle, 0, urgent=unlocks, hold=hold)
         self._return_behind(behind, message)
         self.stats.add("interrupted")

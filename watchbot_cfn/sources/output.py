@@ -52,6 +52,14 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     if not directory.is_dir():
         problem = "is not a directory" if directory.exists() else "does not exist"
         raise FileNotFoundError(errno.ENOENT, f"cannot write: directory {str(directory)!r} {problem}", str(path))
+    if _is_special(target):
+        # A device or a pipe (-o /dev/null, -o /dev/stdout, a FIFO) is written to, never replaced by a file.
+        try:
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise _about(error, path) from None
+        return
     import tempfile
 
     try:
@@ -73,6 +81,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if isinstance(error, OSError):
             raise _about(error, path) from None
         raise
+
+
+def _is_special(target: Path) -> bool:
+    """The path exists and is not a regular file or a directory (a device, a FIFO, a socket)."""
+    import stat
+
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _about(error: OSError, path: str | os.PathLike[str]) -> OSError:
