@@ -71,7 +71,8 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
     assert str(run_dir).startswith(tempfile.gettempdir()) and run_dir.is_dir()
 
     # when a succeeding, a rejected and a failing message are sent to the stack's topic
-    send(endpoint, stack, "ok 1", "reject 1", "fail 1")
+    sent_ids = send(endpoint, stack, "ok 1", "reject 1", "fail 1").stdout.split()
+    assert len(sent_ids) == 3
 
     # then the failing one is retried with backoff until SQS dead-letters it, and the counts say so
     final = "visible 0, in flight 0, dead-letter 1, succeeded 1, failed 3 (rejected 1)"
@@ -81,6 +82,11 @@ def _run_pipeline(local: LocalRun, sentinel: Path) -> None:
     assert sorted(line.rsplit("outcome ", 1)[1] for line in summaries) == ["failure", "failure", "rejected",
                                                                             "success"]
     assert any("after 2 receives" in line and "outcome failure" in line for line in summaries)
+    # each id send printed is in the log, on a line that names the SQS message id of the job's other lines
+    for sent_id in sent_ids:
+        # once per receive (the failing one runs twice), always under the same SQS message id
+        [sqs_id] = {line.split("] [", 2)[2].split("]", 1)[0] for line in lines if f"from SNS message {sent_id}" in line}
+        assert any(f"[{sqs_id}] completed in" in other for other in summaries), (sqs_id, summaries)
     # local says when the failing message comes back, and when it goes to the dead-letter queue (threshold 2)
     notes = [line for line in lines if line.startswith("[local] message ")]
     assert any("failure on receive 1 of 2: returned, visible again in about 2 s" in line for line in notes), notes

@@ -119,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     where = "queue" if system.fifo else "topic"
     print(f"sent {len(sent)} of {len(messages)} messages to the {where} of {system.prefix} in stack "
           f"{args.stack_name}: {target}", file=sys.stderr)
+    if sent:
+        print("the ids above are the ones the watcher's log lines name" if system.fifo else
+              "the ids above are SNS message ids: the watcher logs 'from SNS message <id>' under the SQS message "
+              "id that names the job's other lines", file=sys.stderr)
     for origin, reason in refused:
         print(f"  not sent: {origin}: {reason}", file=sys.stderr)
     if refused:

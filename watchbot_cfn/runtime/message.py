@@ -21,7 +21,7 @@ from typing import Any
 
 from watchbot_cfn import contract
 
-__all__ = ["Message", "MessageFiles", "MessagePaths", "environment_problem",
+__all__ = ["Message", "MessageFiles", "MessagePaths", "environment_problem", "topic_message_id",
            "fits_environment", "unwrap", "worker_environment"]
 
 #: Path of a file holding the subject, set whenever the message has one (kept
@@ -43,6 +43,20 @@ def unwrap(body: str) -> tuple[str, str | None]:
         subject = envelope.get("Subject")
         return envelope["Message"], subject if isinstance(subject, str) and subject else None
     return body, None
+
+
+def topic_message_id(body: str) -> str | None:
+    """The SNS message id of a notification (what ``sns publish`` and ``watchbot-cfn send`` print), else None."""
+    if not body.startswith("{"):
+        return None
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(envelope, dict) and envelope.get("Type") == "Notification":
+        found = envelope.get("MessageId")
+        return found if isinstance(found, str) and found else None
+    return None
 
 
 def _millis(value: str | None) -> int | None:
@@ -71,6 +85,7 @@ class Message:
     sent_ms: int | None
     first_receive_ms: int | None
     group_id: str | None = None
+    topic_message_id: str | None = None  # the SNS message id, when SNS delivered it
     received_at: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -86,6 +101,7 @@ class Message:
             sent_ms=_millis(attributes.get("SentTimestamp")),
             first_receive_ms=_millis(attributes.get("ApproximateFirstReceiveTimestamp")),
             group_id=attributes.get("MessageGroupId"),
+            topic_message_id=topic_message_id(entry.get("Body") or ""),
         )
 
     def response_duration_ms(self, now_ms: int | None = None) -> int:

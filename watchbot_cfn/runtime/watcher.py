@@ -398,6 +398,8 @@ class Watcher:
         env, left_out = worker_environment(message, self.environ, paths)
         if scratch:
             env[TMPDIR] = scratch[0]
+        if message.topic_message_id:  # what the publisher was told, so a sent message can be found in the log
+            self.logger.notice(f"from SNS message {message.topic_message_id}", message.message_id)
         for reason in left_out:
             self.logger.notice(reason, message.message_id, level="warning")
         job = Job(self.config.command, env, message.message_id, self.logger, self.children,
