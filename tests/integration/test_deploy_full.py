@@ -14,6 +14,7 @@ created, and alarm actions must name the policies' ARNs.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -118,6 +119,10 @@ class Resolver:
                 values = {**self.pseudo, **{k: self(v) for k, v in variables.items()}}
                 for name, resolved in values.items():
                     text = text.replace("${" + name + "}", str(resolved))
+                # what is left names resources: ${Id} is a Ref, ${Id.Attribute} a GetAtt
+                text = re.sub(r"\$\{([A-Za-z0-9]+)(?:\.([A-Za-z.]+))?\}", lambda found: str(
+                    self.attribute(found.group(1), found.group(2)) if found.group(2)
+                    else self({"Ref": found.group(1)})), text)
                 assert "${" not in text, text
                 return text
         return {k: self(v) for k, v in value.items()}
