@@ -31,29 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from watchbot_cfn.aws.deleter import DeleteRequest, delete
+    from watchbot_cfn.cli.confirm import confirmer, finish
     from watchbot_cfn.statusline import StatusLine
 
     aws = connect_from(args)
     out = StatusLine(sys.stdout)
     request = DeleteRequest(stack_name=args.stack_name, yes=args.yes, timeout=args.timeout)
-    try:
-        outcome = delete(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
-    except KeyboardInterrupt:
-        out.clear()
-        print(f"watchbot-cfn: stopped watching stack {args.stack_name}; a delete already started goes on in "
-              "CloudFormation", file=sys.stderr)
-        return 130
-    if outcome.ok:
-        return 0
-    for line in outcome.failures:
-        print(f"  {line}", file=sys.stderr)
-    print(f"watchbot-cfn: error: stack {args.stack_name}: {outcome.detail or outcome.status}", file=sys.stderr)
-    return 1
-
-
-def _ask(question: str) -> bool:
-    try:
-        answer = input(question)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    return finish(args.stack_name, out, lambda: delete(aws, request, out, confirm=confirmer()),
+                  "a delete already started", lambda outcome: outcome.detail or outcome.status)

@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from watchbot_cfn.aws.deployer import DeployRequest, deploy
     from watchbot_cfn.aws.parameters import parse_assignments
+    from watchbot_cfn.cli.confirm import confirmer, finish
     from watchbot_cfn.sources.load import load_source
     from watchbot_cfn.sources.output import ordered_dict
     from watchbot_cfn.statusline import StatusLine
@@ -58,24 +59,5 @@ def run(args: argparse.Namespace) -> int:
     request = DeployRequest(stack_name=args.stack_name, template=template, parameters=parameters,
                             yes=args.yes, dry_run=args.dry_run, s3_bucket=args.s3_bucket,
                             timeout=args.timeout)
-    try:
-        outcome = deploy(aws, request, out, confirm=_ask if sys.stdin.isatty() else None)
-    except KeyboardInterrupt:
-        out.clear()
-        print(f"watchbot-cfn: stopped watching stack {args.stack_name}; an operation already started goes on in "
-              "CloudFormation", file=sys.stderr)
-        return 130
-    if outcome.ok:
-        return 0
-    for line in outcome.failures:
-        print(f"  {line}", file=sys.stderr)
-    print(f"watchbot-cfn: error: stack {args.stack_name}: {outcome.describe()} ({outcome.status})", file=sys.stderr)
-    return 1
-
-
-def _ask(question: str) -> bool:
-    try:
-        answer = input(question)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    return finish(args.stack_name, out, lambda: deploy(aws, request, out, confirm=confirmer()),
+                  "an operation already started", lambda outcome: f"{outcome.describe()} ({outcome.status})")

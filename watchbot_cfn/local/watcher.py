@@ -43,8 +43,6 @@ __all__ = ["JobCounts", "JobResult", "WatcherProcess", "WatcherSpec", "map_volum
 
 #: The watcher's container variables; inherited values of these never leak from the shell.
 CONTAINER_VARIABLES = {setting.env for setting in contract.SETTINGS} | set(contract.WORKER_VARIABLES)
-_PLAIN_OUTCOME = re.compile(r"\[" + re.escape(contract.SOURCE_WATCHER)
-                            + r"\] \[[^\]]*\] completed in .* outcome (\w+)\s*$")
 _PLAIN_RESULT = re.compile(r"\[" + re.escape(contract.SOURCE_WATCHER)
                            + r"\] \[([^\]]*)\] completed in \d+ ms after (\d+) receives, .* outcome (\w+)\s*$")
 
@@ -170,20 +168,8 @@ def map_volumes(volumes: list[str], root: Path) -> tuple[list[tuple[str, Path]],
 
 def outcome_of(line: str) -> str | None:
     """The job outcome a watcher summary line reports (plain or structured), else None."""
-    text = line.strip()
-    if text.startswith("{"):
-        try:
-            record = json.loads(text)
-        except ValueError:
-            return None
-        # Only the watcher writes name "watcher" and worker_event (a worker's JSON cannot).
-        if (isinstance(record, dict) and record.get("name") == contract.SOURCE_WATCHER
-                and "worker_event" in record):
-            outcome = record.get("outcome")
-            return outcome if isinstance(outcome, str) else None
-        return None
-    match = _PLAIN_OUTCOME.search(text)
-    return match.group(1) if match else None
+    result = result_of(line)
+    return result.outcome if result else None
 
 
 @dataclass
