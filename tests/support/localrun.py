@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.procfs import stat_fields
+
 __all__ = ["COMMAND", "LocalRun", "process_tree", "still_running"]
 
 SCRIPT = Path(sys.executable).with_name("watchbot-cfn")
@@ -18,34 +20,23 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "watchbot
 
 def process_tree(root: int) -> dict[int, str]:
     """pid -> start time (field 22 of /proc/pid/stat) of root and all its descendants."""
-    parents: dict[int, int] = {}
-    starts: dict[int, str] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        parents[int(entry.name)] = int(fields[1])
-        starts[int(entry.name)] = fields[19]
+    found = {int(entry): stat_fields(int(entry)) for entry in os.listdir("/proc") if entry.isdigit()}
+    fields = {pid: values for pid, values in found.items() if values is not None and len(values) > 19}
     tree = {root}
     grew = True
     while grew:
         grew = False
-        for pid, parent in parents.items():
-            if parent in tree and pid not in tree:
+        for pid, values in fields.items():
+            if int(values[1]) in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return {pid: starts[pid] for pid in tree if pid in starts}
+    return {pid: fields[pid][19] for pid in tree if pid in fields}
 
 
 def still_running(pid: int, start: str) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = stat[stat.rfind(")") + 2:].split()
-    return fields[19] == start and fields[0] != "Z"
+    """The same process (same start time) and not a zombie."""
+    fields = stat_fields(pid)
+    return fields is not None and len(fields) > 19 and fields[19] == start and fields[0] != "Z"
 
 
 class LocalRun:
