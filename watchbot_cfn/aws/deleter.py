@@ -11,10 +11,8 @@ that stopped it, CloudFormation's reason, and the two ways on.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from watchbot_cfn.aws.clients import Aws, AwsError, aws_errors
@@ -22,7 +20,7 @@ from watchbot_cfn.aws.deployer import check_stack_name, existing_stack, latest_e
 from watchbot_cfn.aws.stackevents import EventFollower, failure_lines
 from watchbot_cfn.aws.stacks import resource_summaries, stack_template
 from watchbot_cfn.aws.stackstate import blocked_for_delete
-from watchbot_cfn.aws.watching import DEFAULT_TIMEOUT, HEARTBEAT, Watch, timeout_message, watch
+from watchbot_cfn.aws.watching import Watch, timeout_message, watch
 from watchbot_cfn.statusline import StatusLine
 from watchbot_cfn.templatediff import STATEFUL_TYPES
 
@@ -44,15 +42,9 @@ _HOLDS = {
 
 
 @dataclass
-class DeleteRequest:
+class DeleteRequest(Watch):
     stack_name: str
     yes: bool = False
-    poll_interval: float = 2.0
-    timeout: float = DEFAULT_TIMEOUT
-    heartbeat: float = HEARTBEAT
-    clock: Callable[[], float] = field(default=time.monotonic)
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass
@@ -180,9 +172,7 @@ def delete(aws: Aws, request: DeleteRequest, out: StatusLine,
     follower.mark_existing()
     with aws_errors(f"stack {name}: deleting", aws.where()):
         cfn.delete_stack(StackName=stack.get("StackId") or name)
-    settings = Watch(poll_interval=request.poll_interval, timeout=request.timeout, heartbeat=request.heartbeat,
-                     clock=request.clock, sleep=request.sleep)
-    watched = watch(follower, len(live), out, settings, "DELETE")
+    watched = watch(follower, len(live), out, request, "DELETE")
     if watched.status == "DELETE_COMPLETE":
         out.print(f"stack {name}: DELETE_COMPLETE in {watched.elapsed:.0f} s")
         for fate in found:

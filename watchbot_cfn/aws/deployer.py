@@ -19,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from watchbot_cfn.analysis.references import check_references
@@ -38,7 +37,7 @@ from watchbot_cfn.aws.parameters import stack_parameters
 from watchbot_cfn.aws.preflight import check_external_references, parameter_values
 from watchbot_cfn.aws.stackevents import SUCCESS_STATUSES, Event, EventFollower, failure_lines
 from watchbot_cfn.aws.stackstate import blocked_for_deploy
-from watchbot_cfn.aws.watching import DEFAULT_TIMEOUT, HEARTBEAT, Watch, timeout_message, watch
+from watchbot_cfn.aws.watching import Watch, timeout_message, watch
 from watchbot_cfn.statusline import StatusLine
 
 __all__ = ["DeployRequest", "DeployOutcome", "INLINE_LIMIT", "URL_LIMIT", "RESOURCE_LIMIT", "deploy",
@@ -62,22 +61,13 @@ _DESCRIPTIONS = {
 
 
 @dataclass
-class DeployRequest:
+class DeployRequest(Watch):
     stack_name: str
     template: dict[str, Any]
     parameters: Mapping[str, str] = field(default_factory=dict)
     yes: bool = False
     dry_run: bool = False
     s3_bucket: str | None = None
-    poll_interval: float = 2.0
-    #: Seconds to follow events before leaving CloudFormation to carry on alone (``--timeout``).
-    timeout: float = DEFAULT_TIMEOUT
-    heartbeat: float = HEARTBEAT
-    #: The monotonic clock and sleep of the event wait, and the wall clock to compare with CloudFormation's
-    #: event times (tests inject fakes).
-    clock: Callable[[], float] = field(default=time.monotonic)
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass
@@ -256,9 +246,7 @@ def execute(aws: Aws, request: DeployRequest, result: ChangeSetResult, total: in
     except AwsError as error:
         return DeployOutcome("EXECUTE_FAILED", changes=total, failures=[str(error)])
 
-    settings = Watch(poll_interval=request.poll_interval, timeout=request.timeout, heartbeat=request.heartbeat,
-                     clock=request.clock, sleep=request.sleep)
-    watched = watch(follower, total, out, settings, operation)
+    watched = watch(follower, total, out, request, operation)
     status = watched.status
     if status in SUCCESS_STATUSES:
         out.print(f"stack {name}: {status} in {watched.elapsed:.0f} s")

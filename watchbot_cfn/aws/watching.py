@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from watchbot_cfn.aws.stackevents import Event, EventFollower
 from watchbot_cfn.aws.stackstate import duration, in_progress_step
@@ -30,15 +31,19 @@ HEARTBEAT = 30.0
 _WAITERS = {"CREATE": "stack-create-complete", "UPDATE": "stack-update-complete", "DELETE": "stack-delete-complete"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Watch:
-    """How to follow a stack: poll interval, limits, and the clock (tests inject a fake one)."""
+    """How to follow a stack: poll interval, limits, and the clocks (tests inject fakes). ``deploy``'s and
+    ``delete``'s requests are watches themselves, so these settings are declared once."""
 
     poll_interval: float = 2.0
+    #: Seconds to follow events before leaving CloudFormation to carry on alone (``--timeout``).
     timeout: float = DEFAULT_TIMEOUT
     heartbeat: float = HEARTBEAT
     clock: Callable[[], float] = field(default=time.monotonic)
     sleep: Callable[[float], None] = field(default=time.sleep)
+    #: The wall clock, to compare with CloudFormation's event times.
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)
