@@ -23,6 +23,8 @@ __all__ = ["LOCAL_REGION", "Aws", "AwsError", "aws_errors", "connect", "error_co
 
 #: Region of stacks that ``watchbot-cfn local`` deploys when none is configured.
 LOCAL_REGION = "us-east-1"
+#: Tries of one call (botocore's standard retry mode) unless a caller asks for another budget.
+ATTEMPTS = 5
 #: Credentials sent to a loopback endpoint when none are configured (it does not check them).
 PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -45,9 +47,9 @@ class Aws:
     endpoint_url: str | None
     _clients: dict[str, Any] = field(default_factory=dict)
 
-    def client(self, service: str, attempts: int = 5) -> Any:
+    def client(self, service: str, attempts: int = ATTEMPTS) -> Any:
         """One client per service and retry budget (``attempts=1`` for calls whose failure is itself an answer)."""
-        key = service if attempts == 5 else f"{service}/{attempts}"
+        key = service if attempts == ATTEMPTS else f"{service}/{attempts}"
         if key not in self._clients:
             from botocore.config import Config
 
