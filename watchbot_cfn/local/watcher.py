@@ -236,12 +236,11 @@ class WatcherProcess:
         assert process.stdout is not None
         for raw in process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            outcome = outcome_of(line)
-            if outcome:
+            result = result_of(line)
+            if result:
                 with self._lock:
-                    self.counts.add(outcome)
+                    self.counts.add(result.outcome)
             self.emit(line)
-            result = result_of(line) if outcome else None
             note = result_note(result, self.spec.dead_letter_threshold) if result else None
             if note:
                 self.emit(f"[local] {note}")
