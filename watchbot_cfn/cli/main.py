@@ -56,9 +56,10 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
 
     parser = _OneLineErrors(
         prog=PROG,
-        description="CloudFormation for SQS-driven ECS workers: render a Watchbot system's template from a "
-                    "source file, lint it, list the options, deploy it, run the whole pipeline locally, send "
-                    "it messages, draw it, simulate its scaling and print what its KMS keys' policies need.",
+        description="CloudFormation for SQS-driven ECS workers: start a Watchbot system (init), render its "
+                    "template from a source file, lint it, list the options, deploy or delete it, run the whole "
+                    "pipeline locally, send it messages, compare templates, move a Watchbot 10 stack over "
+                    "(migrate), draw it, simulate its scaling and print what its KMS keys' policies need.",
         epilog=f"Example: {PROG} render examples/minimal.toml > template.json",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
