@@ -94,18 +94,21 @@ def test_extensions_go_out_side_by_side_so_fifty_slow_ones_keep_every_message_hi
 
 
 def test_settles_go_out_while_every_extension_call_hangs(moto_server, tmp_path):
-    # given 40 running jobs, visibility 30 s, and an SQS that holds every extension call unanswered from
-    # the first one on (a saturated heartbeat: its calls are on the wire when the jobs end)
-    url, _ = create_queue(moto_server, visibility=30)
+    # given 40 running jobs, visibility 60 s, and an SQS that holds every extension call unanswered from
+    # the first one on (a saturated heartbeat: its calls are on the wire when the jobs end); 60 s leaves
+    # 20 s between the first extension and the first message reappearing, for 40 jobs to end on a loaded
+    # machine (with 30 s, a job still ending after 10 s was received again: the scenario, not the watcher)
+    url, _ = create_queue(moto_server, visibility=60)
     hang = Rule(EXTEND, "hold")
     proxy = FaultProxy(moto_server.port, [hang])
     go = tmp_path / "go"
     try:
         send(moto_server, url, [f"m{index}" for index in range(40)])
         command = f"while [ ! -e {go} ]; do sleep 1; done"
-        with through(proxy, WatcherProcess(moto_server, url, command, concurrency="40")) as watcher:
-            until(lambda: len(proxy.of(EXTEND)) >= 1, 60, "the first extension call")
-            # when the jobs end while extension calls hang (10 s before the first messages would reappear)
+        with through(proxy, WatcherProcess(moto_server, url, command, concurrency="40",
+                                           visibilityTimeout="60")) as watcher:
+            until(lambda: len(proxy.of(EXTEND)) >= 1, 90, "the first extension call")
+            # when the jobs end while extension calls hang (20 s before the first messages would reappear)
             go.touch()
             until(lambda: len(summaries(watcher.snapshot())) == 40, 60, "all 40 jobs to end")
             # then every message is deleted without waiting for them
