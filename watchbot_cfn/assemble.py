@@ -8,7 +8,6 @@ namespace of intrinsics for the resources users wire into their own stack.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from troposphere import AWSHelperFn, GetAtt, Output, Parameter, Ref, Template
@@ -16,6 +15,7 @@ from troposphere import AWSHelperFn, GetAtt, Output, Parameter, Ref, Template
 from watchbot_cfn import __version__
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import Options
+from watchbot_cfn.records import record
 from watchbot_cfn.resources import (
     alarms,
     dashboard,
@@ -57,7 +57,7 @@ BUILDERS: tuple[Builder, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Refs:
     """Intrinsics for the resources a user's own template typically needs."""
 

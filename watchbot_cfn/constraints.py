@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from watchbot_cfn import contract
 from watchbot_cfn.errors import excerpt
 from watchbot_cfn.intrinsics import is_intrinsic
+from watchbot_cfn.records import record
 
 __all__ = [
     "Bool",
@@ -75,7 +76,7 @@ def _is_number(value: Any, whole: bool) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-@dataclass(frozen=True)
+@record
 class Bool(Constraint):
     def check(self, value: Any) -> None:
         if not isinstance(value, bool):
@@ -86,7 +87,7 @@ class Bool(Constraint):
         return "true or false"
 
 
-@dataclass(frozen=True)
+@record
 class Int(Constraint):
     """A whole number from ``low`` to ``high`` (no upper bound when ``high`` is None)."""
 
@@ -106,14 +107,14 @@ class Int(Constraint):
         return f"{what} from {_figure(self.low)} to {_figure(self.high)}"
 
 
-@dataclass(frozen=True)
+@record
 class Number(Int):
     """A number (fractions allowed) from ``low`` to ``high``."""
 
     whole: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class FromSetting(Constraint):
     """An option that writes a watcher setting accepts exactly what the watcher accepts."""
 
@@ -140,7 +141,7 @@ class FromSetting(Constraint):
         return Number(int(low), None if high is None else int(high))
 
 
-@dataclass(frozen=True)
+@record
 class Period(Constraint):
     """A CloudWatch alarm period: a multiple of ``step`` seconds up to ``high``, or one of the ``short`` ones."""
 
@@ -159,7 +160,7 @@ class Period(Constraint):
         return (f"{short} or " if short else "") + f"a multiple of {self.step} seconds up to {_figure(self.high)}"
 
 
-@dataclass(frozen=True)
+@record
 class Choice(Constraint):
     """One of ``values``; ``why`` explains a short list to the user."""
 
@@ -176,7 +177,7 @@ class Choice(Constraint):
         return ", ".join(repr(v) for v in self.values)
 
 
-@dataclass(frozen=True)
+@record
 class Text(Constraint):
     """A non-empty string, matching ``pattern`` when one is given; ``what`` describes it."""
 
@@ -194,7 +195,7 @@ class Text(Constraint):
         return self.what
 
 
-@dataclass(frozen=True)
+@record
 class ListOf(Constraint):
     """A list whose items pass ``item``; single items may be intrinsics."""
 
@@ -215,7 +216,7 @@ class ListOf(Constraint):
         return f"a list of {self.item.allowed}"
 
 
-@dataclass(frozen=True)
+@record
 class EnvMap(Constraint):
     """Variable name -> string, number, boolean or intrinsic (the container's own ``env``)."""
 
@@ -237,7 +238,7 @@ class EnvMap(Constraint):
 SECRET_ARN = r"arn:[\w-]+:(secretsmanager|ssm):[\w-]+:\d{12}:.+"
 
 
-@dataclass(frozen=True)
+@record
 class SecretMap(Constraint):
     """Variable name -> Secrets Manager ARN, SSM parameter ARN, SSM parameter name, or intrinsic."""
 
@@ -260,7 +261,7 @@ class SecretMap(Constraint):
         return "a mapping of variable names to Secrets Manager ARNs, SSM parameter ARNs or names, or intrinsics"
 
 
-@dataclass(frozen=True)
+@record
 class Mounts(Constraint):
     """``containerPath`` or ``hostPath:containerPath`` entries, as a list or a comma-separated string."""
 
@@ -294,7 +295,7 @@ class Mounts(Constraint):
 _STATEMENT_KEYS = frozenset({"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"})
 
 
-@dataclass(frozen=True)
+@record
 class Statements(Constraint):
     """IAM statements for the task role: awacs Statements or dicts in CloudFormation form."""
 
@@ -324,7 +325,7 @@ class Statements(Constraint):
         return "a list of IAM statements (Effect, Action, Resource; no Principal)"
 
 
-@dataclass(frozen=True)
+@record
 class Placement(Constraint):
     """ECS placement objects in CloudFormation form: ``Type`` plus the keys that type takes."""
 
@@ -348,7 +349,7 @@ class Placement(Constraint):
         return f"a list of objects with Type ({', '.join(self.types)}) and {', '.join(self.keys)}"
 
 
-@dataclass(frozen=True)
+@record
 class CommandList(Constraint):
     """A container health check command: a list of strings starting with one of ``first``."""
 
@@ -365,7 +366,7 @@ class CommandList(Constraint):
         return "a list of strings starting with " + ", ".join(self.first)
 
 
-@dataclass(frozen=True)
+@record
 class Record(Constraint):
     """An object with known keys, each checked by its own constraint.
 

@@ -9,8 +9,9 @@ names, which are ``Fn::Sub`` objects, import it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from watchbot_cfn.records import record
 
 if TYPE_CHECKING:
     from troposphere import Sub
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Names"]
 
 
-@dataclass(frozen=True)
+@record
 class Names:
     """Every logical id a Watchbot system uses; all start with the prefix, except those an adopted stack keeps.
 

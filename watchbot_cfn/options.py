@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from watchbot_cfn import contract, rules
@@ -45,6 +45,7 @@ from watchbot_cfn.constraints import (
 )
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import Verbatim, as_cfn, is_intrinsic
+from watchbot_cfn.records import record
 
 __all__ = ["ADOPTABLE_ROLES", "ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "EXPORT_VALUES", "FARGATE_ONLY", "NAMED_ROLES",
            "RETAINABLE", "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs",
@@ -67,7 +68,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2192, 2557, 2922, 3288, 3653)
 
 
-@dataclass(frozen=True)
+@record
 class AlarmOptions:
     """The options that tune one alarm; CloudWatch evaluates at most a day (period x periods)."""
 
@@ -88,7 +89,7 @@ ALARM_OPTIONS: dict[str, AlarmOptions] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class OptionSpec:
     """One option, as data: what docs, validation, the CLI and test strategies read."""
 
@@ -174,7 +175,7 @@ HEALTH_CHECK = Record((("command", CommandList()), ("interval", Int(5, 300)), ("
                            "start_period")
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     """Validated options; build with ``Options.build(**kwargs)``."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from watchbot_cfn import contract
 from watchbot_cfn.constraints import Choice
 from watchbot_cfn.errors import OptionsError
+from watchbot_cfn.records import record
 
 if TYPE_CHECKING:  # options.py imports this module to apply the rules
     from watchbot_cfn.options import Options
@@ -36,7 +36,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One cross-option rule.
 

@@ -164,6 +164,24 @@ def test_every_command_has_help(command, text):
     assert result.returncode == 0 and text in result.stdout
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--help", "render"], ["-h", "lint", "x.toml"]])
+def test_the_top_level_help_lists_every_command_however_it_is_asked(args):
+    from watchbot_cfn.cli.main import COMMANDS
+
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ") and line.split()}
+    assert set(COMMANDS) <= listed
+
+
+def test_help_follows_the_terminal_width():
+    narrow = subprocess.run([*COMMAND, "render", "--help"], capture_output=True, text=True, cwd=REPO, timeout=120,
+                            env={**os.environ, "COLUMNS": "50"}).stdout
+    wide = subprocess.run([*COMMAND, "render", "--help"], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"}).stdout
+    assert max(map(len, narrow.splitlines())) <= 50 < max(map(len, wide.splitlines()))
+
+
 def test_version():
     from watchbot_cfn import __version__
 
@@ -229,6 +247,23 @@ def test_render_never_imports_lint_aws_sdk_or_runtime(good, tmp_path):
              if name.split(".")[0] in {"boto3", "botocore", "cfnlint", "moto", "s3transfer"}
              or name.startswith("watchbot_cfn.runtime")}
     assert heavy == set()
+
+
+def test_render_to_stdout_imports_no_other_command_and_nothing_it_does_not_use(good):
+    """Speed: other front-ends, and pathlib and shutil (argparse asks shutil for the terminal width)."""
+    probe = ("import json, sys\n"
+             "before = set(sys.modules)\n"  # what the interpreter (and an editable install's finder) loaded
+             f"sys.argv = ['watchbot-cfn', 'render', {str(good)!r}]\n"
+             "from watchbot_cfn.cli.main import main\n"
+             "main()\n"
+             "print(json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stderr.splitlines()[-1]))
+    assert "watchbot_cfn.assemble" in loaded, "the probe rendered"
+    front_ends = {name for name in loaded if name.startswith("watchbot_cfn.cli.")}
+    assert front_ends == {"watchbot_cfn.cli.main", "watchbot_cfn.cli.render", "watchbot_cfn.cli.arguments"}
+    assert not {"pathlib", "shutil"} & loaded
 
 
 # --- README -----------------------------------------------------------------------

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -43,15 +44,51 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, read the same way ($COLUMNS, then the terminal, then 80).
+
+    argparse asks shutil for every argument it adds, and importing shutil (with bz2, lzma and zlib) is a
+    noticeable part of a ``render`` that never prints help.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own help layout, given the terminal width (see ``_terminal_columns``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage errors as one line that says where the full usage is; exit 2 as argparse does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
 
 
 def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
-    """The whole parser; the arguments of the commands in ``load`` (default: every command) are filled in."""
+    """The parser of the commands in ``load`` (default: every command), each with its arguments.
+
+    With ``load`` empty (no command named), every command is listed without its arguments, for ``--help``
+    and the invalid-choice error; naming one command builds that command alone, so ``render`` pays for
+    neither the other modules nor thirteen more parsers.
+    """
     from watchbot_cfn import __version__
 
     parser = _OneLineErrors(
@@ -65,8 +102,9 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    wanted = set(COMMANDS if load is None else load)
-    for name, (module_name, summary) in COMMANDS.items():
+    wanted = list(COMMANDS if load is None else load)
+    for name in wanted or COMMANDS:
+        module_name, summary = COMMANDS[name]
         command = commands.add_parser(name, help=summary)
         # --debug after the command too; SUPPRESS keeps a --debug given before it
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -79,8 +117,16 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _named_command(argv: Sequence[str]) -> list[str]:
-    """The command the arguments name (the first word that is one), so only its module is imported."""
-    return [word for word in argv if word in COMMANDS][:1]
+    """The command the arguments name (the first word that is one), so only its module is imported.
+
+    None when ``--help`` comes first: the top-level help then lists every command.
+    """
+    for word in argv:
+        if word in ("-h", "--help"):
+            return []
+        if word in COMMANDS:
+            return [word]
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

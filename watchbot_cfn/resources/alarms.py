@@ -10,7 +10,6 @@ docs/alarms.md. Actions go to the user's topic, or to the email topic built by
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from troposphere.cloudwatch import Alarm, MetricDimension
@@ -18,6 +17,7 @@ from troposphere.cloudwatch import Alarm, MetricDimension
 from watchbot_cfn import contract
 from watchbot_cfn.naming import Names
 from watchbot_cfn.options import ALARM_OPTIONS, AlarmOptions, Options
+from watchbot_cfn.records import record
 from watchbot_cfn.resources import dimensions as dim
 from watchbot_cfn.resources import notifications
 
@@ -27,7 +27,7 @@ __all__ = ["ALARMS", "AlarmSpec", "build", "runbook_link"]
 Source = Callable[[Options, Names], tuple[str, Any, list[MetricDimension]]]
 
 
-@dataclass(frozen=True)
+@record
 class AlarmSpec:
     """One alarm: its metric, statistic, comparison and the options that tune it."""
 

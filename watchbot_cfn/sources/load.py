@@ -30,10 +30,10 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from troposphere import Template
@@ -65,7 +65,7 @@ _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 def load_source(source: str) -> Template:
     """Load SOURCE (a document, a Python file or a module) as one Template."""
     path_part, attribute = _split_attribute(source)
-    suffix = Path(path_part).suffix.lower()
+    suffix = _suffix(path_part)
     if _is_plain_directory(path_part):
         raise SourceError(path_part, "is a directory; a source is a .toml, .yaml, .yml, .json or .py file, "
                                      "or module:attribute")
@@ -75,7 +75,7 @@ def load_source(source: str) -> Template:
         return template_from_document(load_document(path_part), path_part)
     if suffix == ".py":
         return _from_python_file(path_part, attribute or DEFAULT_ATTRIBUTE, source)
-    if Path(path_part).is_file():
+    if os.path.isfile(path_part):
         raise SourceError(path_part, "unknown kind of source; expected .toml, .yaml, .yml, .json or .py")
     if _MODULE_NAME.fullmatch(path_part):
         return _from_module(path_part, attribute or DEFAULT_ATTRIBUTE, source)
@@ -84,10 +84,15 @@ def load_source(source: str) -> Template:
 
 def _is_plain_directory(path: str) -> bool:
     """A directory that is not an importable package given by its module name."""
-    directory = Path(path)
-    if not directory.is_dir():
+    directory = path or "."  # as pathlib reads an empty path
+    if not os.path.isdir(directory):
         return False
-    return not (_MODULE_NAME.fullmatch(path) and (directory / "__init__.py").is_file())
+    return not (_MODULE_NAME.fullmatch(path) and os.path.isfile(os.path.join(directory, "__init__.py")))
+
+
+def _suffix(path: str) -> str:
+    """The file's extension, lowercase (``os.path`` rather than pathlib, which ``render`` need not import)."""
+    return os.path.splitext(os.path.normpath(path))[1].lower() if path else ""
 
 
 def _split_attribute(source: str) -> tuple[str, str | None]:
@@ -102,7 +107,7 @@ def _split_attribute(source: str) -> tuple[str, str | None]:
 
 def load_document(path: str) -> dict[str, Any]:
     """Read and parse a TOML, YAML or JSON file within bounds; syntax errors carry the line."""
-    data = parse_document(read_source_text(path), Path(path).suffix.lower(), path)
+    data = parse_document(read_source_text(path), _suffix(path), path)
     if not isinstance(data, dict):
         raise SourceError(path, f"the top level must be a table/object of options, not {type(data).__name__}")
     return data
@@ -268,18 +273,18 @@ def _system_tables(systems: Any, options: dict[str, Any], origin: str) -> list[t
 # --- Python sources -------------------------------------------------------------
 
 def _from_python_file(path: str, attribute: str, source: str) -> Template:
-    file = Path(path)
-    if file.is_dir():
+    if os.path.isdir(path):
         raise SourceError(path, "is a directory, not a file")
-    if not file.is_file():
+    if not os.path.isfile(path):
         raise SourceError(path, "no such file")
-    module_name = f"_watchbot_source_{abs(hash(str(file.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, file)
+    file = os.path.realpath(path)
+    module_name = f"_watchbot_source_{abs(hash(file))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - .py files always get a loader
         raise SourceError(path, "cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    sys.path.insert(0, str(file.resolve().parent))  # lets app.py import its neighbours
+    sys.path.insert(0, os.path.dirname(file))  # lets app.py import its neighbours
     loader = spec.loader
     try:
         _run(lambda: loader.exec_module(module), path)
@@ -287,7 +292,7 @@ def _from_python_file(path: str, attribute: str, source: str) -> Template:
         sys.modules.pop(module_name, None)
         raise
     finally:
-        sys.path.remove(str(file.resolve().parent))
+        sys.path.remove(os.path.dirname(file))
     return _attribute_template(module, attribute, path, source)
 
 

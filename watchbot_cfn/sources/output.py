@@ -11,10 +11,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troposphere import Template
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["FORMATS", "SECTION_ORDER", "ordered_dict", "render_text", "write_atomic"]
 
@@ -47,6 +49,8 @@ def render_text(template: Template, fmt: str = "json") -> str:
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write text to path through a temporary file in the same directory and a rename."""
+    from pathlib import Path  # here, not at the top: rendering to stdout need not import it
+
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
