@@ -50,7 +50,8 @@ class DataPoint3(DataPoint):
     z: int = 9
 
 
-def both(args: tuple[Any, ...], kwargs: dict[str, Any], ours: type = Point, theirs: type = DataPoint) -> tuple[Any, Any]:
+def both(args: tuple[Any, ...], kwargs: dict[str, Any], ours: type = Point,
+         theirs: type = DataPoint) -> tuple[Any, Any]:
     return ours(*args, **kwargs), theirs(*args, **kwargs)
 
 
