@@ -1,6 +1,6 @@
 """What an option accepts, declared as data.
 
-Each constraint is a frozen dataclass whose fields say what is allowed (bounds,
+Each constraint is a frozen record (``records.py``) whose fields say what is allowed (bounds,
 choices, a pattern, the keys of an object), in the spirit of troposphere's
 ``props`` and cfn-lint's constraints-as-data. Validation (:meth:`check`), the
 error text and the docs (:attr:`allowed`) and the test strategies all read
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import field
 from typing import Any
 
 from watchbot_cfn import contract
 from watchbot_cfn.errors import excerpt
 from watchbot_cfn.intrinsics import is_intrinsic
-from watchbot_cfn.records import record
+from watchbot_cfn.records import field, record
 
 __all__ = [
     "Bool",

@@ -1,6 +1,6 @@
 """Every option of ``watchbot_cfn.template()``, declared once as data.
 
-Each option is a dataclass field whose metadata holds an :class:`OptionSpec`:
+Each option is a field (``records.field``) whose metadata holds an :class:`OptionSpec`:
 its doc line, default, what it accepts (a constraint from ``constraints.py``
 whose bounds code can read), whether an intrinsic may stand in for it, which
 capacities it applies to, and its original Watchbot name. Options that set a
@@ -17,9 +17,7 @@ template.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import field
 from typing import Any
 
 from watchbot_cfn import contract, rules
@@ -45,13 +43,13 @@ from watchbot_cfn.constraints import (
 )
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import Verbatim, as_cfn, is_intrinsic
-from watchbot_cfn.records import record
+from watchbot_cfn.records import MISSING, field, fields, record, replace
 
 __all__ = ["ADOPTABLE_ROLES", "ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "EXPORT_VALUES", "FARGATE_ONLY", "NAMED_ROLES",
            "RETAINABLE", "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs",
            "option_writing", "spec"]
 
-REQUIRED: Any = dataclasses.MISSING
+REQUIRED: Any = MISSING
 
 CAPACITIES = ("EC2", "FARGATE", "FARGATE_SPOT")
 EC2_ONLY = ("EC2",)
@@ -526,8 +524,8 @@ def spec(name: str) -> OptionSpec:
 
 
 _SPECS: dict[str, OptionSpec] = {
-    f.name: dataclasses.replace(f.metadata["spec"], name=f.name)
-    for f in dataclasses.fields(Options) if "spec" in f.metadata
+    f.name: replace(f.metadata["spec"], name=f.name)
+    for f in fields(Options) if "spec" in f.metadata
 }
 _WRITERS: dict[contract.Setting, str] = {s.setting: s.name for s in _SPECS.values() if s.setting is not None}
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from watchbot_cfn.records import record
+from watchbot_cfn import records
+from watchbot_cfn.records import FrozenRecordError, record
 
 
 @record
@@ -18,9 +20,9 @@ class Point:
 
     x: int
     y: int = 0
-    tags: list = field(default_factory=list)
-    note: str = field(default="", compare=False)
-    secret: str = field(default="s", repr=False, metadata={"why": "hidden"})
+    tags: list = records.field(default_factory=list)
+    note: str = records.field(default="", compare=False)
+    secret: str = records.field(default="s", repr=False, metadata={"why": "hidden"})
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,9 @@ def both(args: tuple[Any, ...], kwargs: dict[str, Any], ours: type = Point,
 def test_construction_repr_and_fields_match_a_frozen_dataclass(args, kwargs):
     ours, theirs = both(args, kwargs)
     assert repr(ours).replace("Point", "X") == repr(theirs).replace("DataPoint", "X")
-    assert dataclasses.asdict(ours) == dataclasses.asdict(theirs)
-    assert [(f.name, f.metadata.get("why")) for f in dataclasses.fields(ours)] == \
-        [(f.name, f.metadata.get("why")) for f in dataclasses.fields(theirs)]
+    assert [(f.name, getattr(ours, f.name), f.metadata.get("why")) for f in records.fields(ours)] == \
+        [(f.name, getattr(theirs, f.name), f.metadata.get("why")) for f in dataclasses.fields(theirs)]
+    assert ours.__match_args__ == theirs.__match_args__
 
 
 @pytest.mark.parametrize("args,kwargs", [
@@ -97,21 +99,24 @@ def test_default_factories_give_each_instance_its_own_value():
 
 def test_fields_are_frozen():
     point = Point(1)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        point.x = 2  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        point.other = 2  # type: ignore[attr-defined]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        del point.x  # type: ignore[misc]
+    with pytest.raises(FrozenRecordError):
+        point.x = 2
+    with pytest.raises(AttributeError):  # as dataclasses.FrozenInstanceError is
+        point.other = 2
+    with pytest.raises(FrozenRecordError):
+        del point.x
     assert point.x == 1
 
 
-def test_replace_pickle_and_subclasses_work_as_with_dataclasses():
+def test_replace_pickle_copy_and_subclasses_work_as_with_dataclasses():
     point = Point(1, 2, ["t"])
-    assert dataclasses.replace(point, y=7) == Point(1, 7, ["t"])
+    assert records.replace(point, y=7) == Point(1, 7, ["t"])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'w'"):
+        records.replace(point, w=1)
     assert pickle.loads(pickle.dumps(point)) == point
+    assert copy.deepcopy(point) == point and copy.deepcopy(point).tags is not point.tags
     ours, theirs = both((1,), {}, Point3, DataPoint3)
-    assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in dataclasses.fields(theirs)]
+    assert [f.name for f in records.fields(ours)] == [f.name for f in dataclasses.fields(theirs)]
     assert repr(ours).replace("Point3", "X") == repr(theirs).replace("DataPoint3", "X")
     assert (ours.y, ours.z) == (5, 9)
 
@@ -134,3 +139,41 @@ def test_methods_a_class_writes_itself_are_kept():
             return "mine"
 
     assert repr(Shown(1)) == "mine" and Shown(1) == Shown(1)
+
+
+def test_declarations_dataclasses_refuse_are_refused():
+    with pytest.raises(ValueError, match="mutable default list for field tags"):
+        @record
+        class Shared:
+            """A list default would be shared by every instance."""
+
+            tags: list = []  # noqa: RUF012
+
+    with pytest.raises(TypeError, match="non-default argument 'y' follows default argument"):
+        @record
+        class Misordered:
+            """A required field after a defaulted one."""
+
+            x: int = 0
+            y: int
+
+    with pytest.raises(ValueError, match="both default and default_factory"):
+        records.field(default=1, default_factory=int)
+    with pytest.raises(TypeError, match="is not a record"):
+        records.fields(DataPoint(1))
+
+
+def test_class_variables_and_plain_methods_are_not_fields():
+    @record
+    class Counted:
+        """A class variable and a property beside one field."""
+
+        limit: ClassVar[int] = 3
+        value: int = 1
+
+        @property
+        def double(self) -> int:
+            return 2 * self.value
+
+    assert [f.name for f in records.fields(Counted)] == ["value"]
+    assert Counted(4).double == 8 and Counted.limit == 3
