@@ -38,7 +38,7 @@ CONSOLE_SCRIPTS = {
     "watchbot-progress": "watchbot_cfn.runtime.progresscli:main",
 }
 #: The watcher's files, relative to the directory holding ``watchbot_cfn``.
-FILES = ("watchbot_cfn/__init__.py", "watchbot_cfn/contract.py")
+FILES = ("watchbot_cfn/__init__.py", "watchbot_cfn/contract.py", "watchbot_cfn/records.py")
 DIRECTORIES = ("watchbot_cfn/runtime",)
 HERE = Path(__file__).resolve().parent
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same wheel

@@ -1,6 +1,6 @@
 """Facts the template, the runtime watcher and the operator tools must agree on.
 
-Standard library only: the runtime imports this module inside users' containers.
+Standard library only (``records.py`` is too): the runtime imports this module inside users' containers.
 The metric filter patterns and the watcher's log lines are defined here together
 so that one change moves both sides, and tests check a real line against each
 pattern.
@@ -12,9 +12,10 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from watchbot_cfn.records import record
 
 __all__ = ["CONCURRENCY", "DEFAULT_DEAD_LETTER_THRESHOLD", "DEFAULT_DRAIN_TIMEOUT", "DEFAULT_STOP_TIMEOUT",
     "DRAIN_TIMEOUT", "ENV_CONCURRENCY", "ENV_DRAIN_TIMEOUT", "ENV_FIFO", "ENV_LOG_GROUP", "ENV_MAX_JOB_DURATION",
@@ -130,7 +131,7 @@ class SettingError(ValueError):
     """A container variable has a value the watcher cannot use; the message names it."""
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     """One container variable: what the template may write and what the watcher accepts.
 
@@ -316,7 +317,7 @@ RESERVED_FIELDS = ("v", "name", "hostname", "pid", "time", "watchbot_sqs_message
 WORKER_RESERVED = "worker_reserved"
 
 
-@dataclass(frozen=True)
+@record
 class JobSummary:
     """What the watcher reports once per finished job; feeds all four metrics."""
 
@@ -469,7 +470,7 @@ METRIC_WORKER_DURATION = "WorkerDuration"
 METRIC_MESSAGE_RECEIVES = "MessageReceives"
 METRIC_RESPONSE_DURATION = "ResponseDuration"
 
-@dataclass(frozen=True)
+@record
 class MetricFilterSpec:
     """One metric, with the pattern and value for each log mode."""
 

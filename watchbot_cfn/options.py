@@ -43,7 +43,7 @@ from watchbot_cfn.constraints import (
 )
 from watchbot_cfn.errors import OptionsError
 from watchbot_cfn.intrinsics import Verbatim, as_cfn, is_intrinsic
-from watchbot_cfn.records import MISSING, field, fields, record, replace
+from watchbot_cfn.records import MISSING, field, fields, record
 
 __all__ = ["ADOPTABLE_ROLES", "ALARM_OPTIONS", "CAPACITIES", "EC2_ONLY", "EXPORT_VALUES", "FARGATE_ONLY", "NAMED_ROLES",
            "RETAINABLE", "SUBSCRIPTION_FORMS", "AlarmOptions", "OptionSpec", "Options", "option_specs",
@@ -112,8 +112,8 @@ class OptionSpec:
 
 def option(doc: str, default: Any = REQUIRED, *, accepts: Constraint, legacy: str | None = None,
            intrinsic: bool = False, capacities: tuple[str, ...] = CAPACITIES, group: str = "core") -> Any:
-    """Declare one option (its name is the field's name)."""
-    declared = OptionSpec("", doc, default, accepts, legacy, intrinsic, capacities, group)
+    """Declare one option (its name is the field's name); ``_SPECS`` makes its OptionSpec."""
+    declared = (doc, default, accepts, legacy, intrinsic, capacities, group)
     if isinstance(default, (list, dict)):
         frozen = default
         return field(default_factory=lambda: type(frozen)(frozen), metadata={"spec": declared})
@@ -524,8 +524,7 @@ def spec(name: str) -> OptionSpec:
 
 
 _SPECS: dict[str, OptionSpec] = {
-    f.name: replace(f.metadata["spec"], name=f.name)
-    for f in fields(Options) if "spec" in f.metadata
+    f.name: OptionSpec(f.name, *f.metadata["spec"]) for f in fields(Options) if "spec" in f.metadata
 }
 _WRITERS: dict[contract.Setting, str] = {s.setting: s.name for s in _SPECS.values() if s.setting is not None}
 

@@ -13,13 +13,22 @@ compare the two side by side). ``fields`` and ``replace`` stand in for
 ``dataclasses.fields`` and ``dataclasses.replace``.
 
 Use it for value classes on the rendering path; elsewhere a dataclass is fine.
+Standard library only, and valid on Python 3.9: the watcher imports it through
+``contract.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    from typing import dataclass_transform
+else:
+    def dataclass_transform(**_: Any) -> Any:
+        """Only type checkers read it; the watcher's Python 3.9 lacks it (``contract.py`` uses records)."""
+        return lambda decorated: decorated
 
 __all__ = ["MISSING", "Field", "FrozenRecordError", "field", "fields", "record", "replace"]
 
@@ -156,7 +165,8 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
         takes = f"{len(declared) + 1}" if required == len(declared) else f"from {required + 1} to {len(declared) + 1}"
         raise TypeError(f"{owner.__qualname__}.__init__() takes {takes} positional arguments "
                         f"but {len(args) + 1} were given")
-    for each, value in zip(declared[:len(args)], args, strict=True):
+    for index, value in enumerate(args):
+        each = declared[index]
         if each.name in kwargs:
             raise TypeError(f"{owner.__qualname__}.__init__() got multiple values for argument {each.name!r}")
         object.__setattr__(self, each.name, value)

@@ -117,7 +117,8 @@ def test_the_executable_carries_the_runtime_and_only_the_listed_service_models(e
     ours = {name for name in modules if name.startswith("watchbot_cfn")}
     assert "watchbot_cfn.runtime.watcher" in ours
     assert all(name.startswith(("watchbot_cfn.runtime", "watchbot_cfn.bundle.entry"))
-               or name in ("watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.bundle") for name in ours), ours
+               or name in ("watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.records", "watchbot_cfn.bundle")
+               for name in ours), ours
 
 
 def test_with_a_bare_environment_exit_codes_settle_messages(moto_server, executable):

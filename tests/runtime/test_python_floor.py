@@ -71,7 +71,11 @@ def newer_than_floor(source: str, filename: str = "<source>") -> list[str]:
     annotations = {id(part) for node in ast.walk(tree) for annotation in _annotations(node)
                    for part in ast.walk(annotation)}
     modules: dict[str, str] = {}  # local name -> module
+    checked_only = {id(part) for node in ast.walk(tree) if _is_type_checking_block(node)
+                    for statement in node.body for part in ast.walk(statement)}
     for node in ast.walk(tree):
+        if id(node) in checked_only:  # read by type checkers only, never run
+            continue
         where = f"{filename}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -106,6 +110,15 @@ def newer_than_floor(source: str, filename: str = "<source>") -> list[str]:
             elif not future_annotations:
                 found.append(f"{where}: a `X | Y` annotation needs 3.10 without `from __future__ import annotations`")
     return found
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``); its ``else`` branch runs and is checked."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _annotations(node: ast.AST) -> list[ast.expr]:
@@ -153,6 +166,8 @@ def test_runtime_sources_need_nothing_newer_than_the_floor(path):
     "raise ExceptionGroup('x', [])\n",
     "import subprocess\nsubprocess.Popen(['true'], process_group=0)\n",
     "n = (5).bit_count()\n",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    pass\nelse:\n"
+    "    from typing import dataclass_transform\n",
 ])
 def test_the_check_finds_what_the_floor_lacks(source):
     assert newer_than_floor(source) != []
@@ -166,6 +181,7 @@ def test_the_check_finds_what_the_floor_lacks(source):
     "FLAGS = O_RDONLY | O_CLOEXEC\n",
     "import datetime\nnow = datetime.datetime.now(datetime.timezone.utc)\n",
     "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass A: ...\n",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from typing import dataclass_transform\n",
 ])
 def test_the_check_accepts_what_the_floor_has(source):
     assert newer_than_floor(source) == []

@@ -50,7 +50,7 @@ def python_files(archive: zipfile.ZipFile) -> set[str]:
 def test_the_wheel_holds_the_runtime_and_nothing_of_the_template_side(wheel):
     files = python_files(wheel)
     runtime = {f"watchbot_cfn/runtime/{path.name}" for path in (ROOT / "watchbot_cfn" / "runtime").glob("*.py")}
-    assert files == {"watchbot_cfn/__init__.py", "watchbot_cfn/contract.py"} | runtime
+    assert files == {"watchbot_cfn/__init__.py", "watchbot_cfn/contract.py", "watchbot_cfn/records.py"} | runtime
     for name in files:
         assert wheel.read(name) == (ROOT / name).read_bytes()
 

@@ -2,7 +2,8 @@
 
 ``cli`` holds front-ends only, so nothing imports it but itself; ``simulate`` and
 ``ops`` do their work without the command layer; the runtime (shipped into
-users' images) imports nothing of the package but itself and the contract; and
+users' images) imports nothing of the package but itself, the contract and the
+records the contract is made of; and
 one module decides which systems a stack holds.
 """
 
@@ -37,10 +38,16 @@ def test_working_packages_import_nothing_from_the_command_layer(package):
 
 def test_the_runtime_imports_only_itself_and_the_contract():
     for name in (name for name in MODULES if _in("watchbot_cfn.runtime", name)):
-        allowed = {"watchbot_cfn", "watchbot_cfn.contract"}
+        allowed = {"watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.records"}
         outside = {target for target in imported_modules(name)
                    if not _in("watchbot_cfn.runtime", target) and target not in allowed}
         assert outside == set(), name
+
+
+def test_the_contract_and_records_import_nothing_else_of_the_package():
+    assert {t for t in imported_modules("watchbot_cfn.contract") if _in("watchbot_cfn", t)} <= {
+        "watchbot_cfn", "watchbot_cfn.records"}
+    assert {t for t in imported_modules("watchbot_cfn.records") if _in("watchbot_cfn", t)} <= {"watchbot_cfn"}
 
 
 def test_every_command_front_end_is_in_the_command_table():

@@ -39,7 +39,7 @@ PACKAGES: frozenset[str] = frozenset({
 
 #: The parts of this package the executable runs; every other module of ``watchbot_cfn`` is left out.
 OWN_MODULES: frozenset[str] = frozenset({
-    "watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.runtime", "watchbot_cfn.bundle",
+    "watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.records", "watchbot_cfn.runtime", "watchbot_cfn.bundle",
     "watchbot_cfn.bundle.entry",
 })
 

@@ -35,10 +35,10 @@ __all__ = ["build", "ecr_repository_arn", "needs_execution_role", "secret_resour
 
 
 #: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]``
-ECR_IMAGE = re.compile(
+ECR_IMAGE = (
     r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+?)(?::[\w.-]+|@sha256:[0-9a-f]+)?"
-)
+)  # a pattern, compiled (and cached by re) the first time an image is matched
 
 
 def build(options: Options, names: Names) -> list[Any]:
@@ -164,7 +164,7 @@ def ecr_repository_arn(options: Options) -> Any:
     if image is None:
         return _sub_arn(awacs.ecr.ARN(resource="repository/*", region="${AWS::Region}",
                                       account="${AWS::AccountId}"))
-    found = ECR_IMAGE.fullmatch(image)
+    found = re.fullmatch(ECR_IMAGE, image)
     if found is None:
         return None
     return awacs.ecr.ARN(resource=f"repository/{found['repository']}", region=found["region"],

@@ -1,7 +1,7 @@
 """The watcher that runs inside users' containers: ``watchbot listen <command>``.
 
 Only boto3 and the standard library are imported here (plus
-``watchbot_cfn.contract``), so the container image pays for nothing the
+``watchbot_cfn.contract`` and the ``records`` it is made of), so the container image pays for nothing the
 template side needs. Modules: ``config`` (environment), ``message`` (unwrapping,
 worker environment, body files), ``job`` (one subprocess and its process
 group), ``children`` (waiting and reaping as PID 1), ``queue`` (SQS calls and

@@ -44,9 +44,9 @@ MAX_DEPTH = 100
 #: Most values (scalars, keys and containers) in one document, aliases expanded.
 MAX_VALUES = 250_000
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"
 _TOML_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
-_TOML_LONG_KEY = re.compile(_TOML_KEY_PART + rf"(?:[ \t]*\.[ \t]*{_TOML_KEY_PART}){{{MAX_DEPTH}}}")
+_TOML_LONG_KEY = _TOML_KEY_PART + rf"(?:[ \t]*\.[ \t]*{_TOML_KEY_PART}){{{MAX_DEPTH}}}"
 
 
 def depth_problem(where: str = "") -> str:
@@ -97,7 +97,9 @@ def check_toml_keys(text: str, origin: str) -> None:
     of its length (100,000 parts exhaust gigabytes), and each part nests one
     table deeper, so such a key is refused as too deep.
     """
-    found = _TOML_LONG_KEY.search(text)
+    if text.count(".") < MAX_DEPTH:  # such a key has at least MAX_DEPTH dots; most sources have a few
+        return
+    found = re.search(_TOML_LONG_KEY, text)
     if found:
         line = text.count("\n", 0, found.start()) + 1
         raise SourceError(origin, depth_problem(f": a dotted key of more than {MAX_DEPTH} parts at line {line}"))
@@ -122,7 +124,7 @@ def _plain(value: Any, origin: str, path: _Path, depth: int, counter: list[int])
     if counter[0] > MAX_VALUES:
         raise SourceError(origin, values_problem())
     if isinstance(value, str):
-        found = _SURROGATE.search(value)
+        found = None if value.isascii() else re.search(_SURROGATE, value)  # compiled only for non-ASCII text
         if found:
             raise SourceError(origin, f"{_where(path)}: text with an unpaired surrogate "
                                       f"(\\u{ord(found.group()):04x}), which UTF-8 cannot hold")

@@ -59,7 +59,7 @@ DOCUMENT_SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 DEFAULT_ATTRIBUTE = "template"
 SYSTEMS_KEY = "systems"
 
-_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_MODULE_NAME = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"  # compiled when a source is not a file
 
 
 def load_source(source: str) -> Template:
@@ -77,7 +77,7 @@ def load_source(source: str) -> Template:
         return _from_python_file(path_part, attribute or DEFAULT_ATTRIBUTE, source)
     if os.path.isfile(path_part):
         raise SourceError(path_part, "unknown kind of source; expected .toml, .yaml, .yml, .json or .py")
-    if _MODULE_NAME.fullmatch(path_part):
+    if re.fullmatch(_MODULE_NAME, path_part):
         return _from_module(path_part, attribute or DEFAULT_ATTRIBUTE, source)
     raise SourceError(source, "no such file, and not a module:attribute")
 
@@ -87,7 +87,7 @@ def _is_plain_directory(path: str) -> bool:
     directory = path or "."  # as pathlib reads an empty path
     if not os.path.isdir(directory):
         return False
-    return not (_MODULE_NAME.fullmatch(path) and os.path.isfile(os.path.join(directory, "__init__.py")))
+    return not (re.fullmatch(_MODULE_NAME, path) and os.path.isfile(os.path.join(directory, "__init__.py")))
 
 
 def _suffix(path: str) -> str:
