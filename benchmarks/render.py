@@ -8,6 +8,11 @@ budget is exceeded.
 Machines differ, so the goal is a ratio measured in the same run: render against
 a process that only imports the troposphere and awacs modules render loads (its
 dependencies' floor), interleaved run by run; goal at most RATIO_GOAL. The
+``watchbot-cfn`` script tunes Python's garbage collector for a process that ends
+after one command (``cli.main.console``), which also speeds up the dependencies'
+share of the work; so two more rows give each side the other's setting: render
+through ``main()`` with Python's default collector, and the floor with the
+script's collector settings. The
 ``--help`` of ``watchbot-cfn`` and ``watchbot-dead-letter`` are timed too (goal
 HELP_GOAL_SECONDS each). Measure an installed copy (``pip install .``): an
 editable install adds its import hook to every process.
@@ -58,6 +63,21 @@ def dependency_floor(source: str) -> list[str]:
     return [sys.executable, "-I", "-c", "import " + ", ".join(modules)]
 
 
+def with_console_collector(floor: list[str]) -> list[str]:
+    """The floor, with the collector set as the ``watchbot-cfn`` script sets it (``cli.main.console``)."""
+    from watchbot_cfn.cli.main import GC_EVERY
+
+    imports = floor[-1]
+    return [*floor[:-1], f"import gc\ngc.set_threshold({GC_EVERY}, *gc.get_threshold()[1:])\n{imports}\ngc.freeze()"]
+
+
+def default_collector(source: str) -> list[str]:
+    """Render through ``main()``, which leaves Python's collector as it is."""
+    code = ("import sys\nfrom watchbot_cfn.cli.main import main\n"
+            f"sys.exit(main(['render', {source!r}]))")
+    return [sys.executable, "-I", "-c", code]
+
+
 def run_once(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one process."""
     start = time.perf_counter()
@@ -87,6 +107,7 @@ def main() -> int:
 
     argv = [*command(), "render", args.source]
     floor = dependency_floor(args.source)
+    others = {"default": default_collector(args.source), "tuned floor": with_console_collector(floor)}
     helps = {"watchbot-cfn --help": [*command(), "--help"],
              "watchbot-dead-letter --help": [*command("watchbot-dead-letter", "watchbot_cfn.cli.dead_letter"),
                                              "--help"]}
@@ -94,10 +115,13 @@ def main() -> int:
         run_once(argv)
         run_once(floor)
     samples, floors = [], []
+    other_times: dict[str, list[float]] = {name: [] for name in others}
     help_times: dict[str, list[float]] = {name: [] for name in helps}
     for _ in range(args.runs):  # interleaved, so a busy moment costs both sides alike
         samples.append(run_once(argv))
         floors.append(run_once(floor)[0])
+        for name, other_argv in others.items():
+            other_times[name].append(run_once(other_argv)[0])
         for name, help_argv in helps.items():
             help_times[name].append(run_once(help_argv)[0])
     times = [t for t, _ in samples]
@@ -109,6 +133,12 @@ def main() -> int:
     print(f"  importing its {len(floor[-1].split(','))} troposphere/awacs modules alone: median "
           f"{statistics.median(floors):.3f} s")
     print(f"  ratio      {ratio:.2f}   (goal at most {RATIO_GOAL})")
+    default, tuned = (statistics.median(other_times[name]) for name in ("default", "tuned floor"))
+    print("  one collector setting on both sides:")
+    print(f"    render with Python's default collector: median {default:.3f} s, "
+          f"{default / statistics.median(floors):.2f} x the import")
+    print(f"    the import with the script's collector settings: median {tuned:.3f} s; render is "
+          f"{ratio * statistics.median(floors) / tuned:.2f} x that")
     for name, values in help_times.items():
         print(f"  {name:<28} median {statistics.median(values):.3f} s   (goal under {HELP_GOAL_SECONDS} s)")
     print(f"  peak RSS   median {statistics.median(memory):.1f} MiB   max {peak:.1f} MiB   "

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from watchbot_cfn.cli.main import main
+from watchbot_cfn.cli.main import console
 from watchbot_cfn.options import option_specs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,9 +59,9 @@ def good(tmp_path: Path) -> Path:
 
 # --- wiring ---------------------------------------------------------------------
 
-def test_console_script_points_at_main():
+def test_console_script_points_at_console():
     (script,) = entry_points(group="console_scripts", name="watchbot-cfn")
-    assert script.load() is main
+    assert script.load() is console
 
 
 def test_readme_render_command_works_on_the_minimal_example(tmp_path):

@@ -12,7 +12,7 @@ import watchbot_cfn.runtime
 
 RUNTIME = pathlib.Path(watchbot_cfn.runtime.__file__).parent
 ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
-ALLOWED_PACKAGE = {"watchbot_cfn", "watchbot_cfn.contract"}
+ALLOWED_PACKAGE = {"watchbot_cfn", "watchbot_cfn.contract", "watchbot_cfn.records"}
 
 
 def test_importing_the_watcher_loads_no_template_libraries():
