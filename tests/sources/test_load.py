@@ -154,6 +154,17 @@ def test_missing_file(tmp_path):
     assert str(error) == f"{tmp_path / 'absent.toml'}: no such file"
 
 
+def test_a_byte_order_mark_is_dropped_and_bad_bytes_are_named_where_they_are_in_the_file(tmp_path):
+    good = tmp_path / "bom.toml"
+    good.write_bytes(b"\xef\xbb\xbf" + OPTIONS_TOML.encode())
+    assert "WatchbotQueue" in rendered(load_source(str(good)))["Resources"]
+    for prefix in (b"", b"\xef\xbb\xbf"):
+        bad = tmp_path / "bad.toml"
+        bad.write_bytes(prefix + b'cluster = "\xff"\n')
+        offset = len(prefix) + len('cluster = "')
+        assert str(source_error(str(bad))) == f"{bad}: is not UTF-8 text (byte 0xff at offset {offset})"
+
+
 def test_toml_syntax_error_names_file_and_line(tmp_path):
     path = write(tmp_path, "broken.toml", 'cluster = "c"\nservice = "s"\ncommand = \n')
     error = source_error(path)

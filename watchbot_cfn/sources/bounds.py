@@ -24,6 +24,7 @@ place in the document.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import math
 import os
@@ -84,10 +85,12 @@ def read_source_text(path: str) -> str:
         raise SourceError(path, f"cannot read: {error.strerror or error}") from None
     if len(data) > MAX_SOURCE_BYTES:
         raise SourceError(path, size_problem(len(data)))
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0  # a BOM is allowed and dropped
     try:
-        return data.decode("utf-8-sig")
+        return data[start:].decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SourceError(path, f"is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})") from None
+        offset = start + error.start  # in the file, BOM included
+        raise SourceError(path, f"is not UTF-8 text (byte {data[offset]:#04x} at offset {offset})") from None
 
 
 def check_toml_keys(text: str, origin: str) -> None:
