@@ -182,6 +182,23 @@ def test_help_follows_the_terminal_width():
     assert max(map(len, narrow.splitlines())) <= 50 < max(map(len, wide.splitlines()))
 
 
+def test_only_the_console_script_tunes_the_collector():
+    probe = ("import gc, json, sys\n"
+             "from watchbot_cfn.cli.main import GC_EVERY, console, main\n"
+             "before = gc.get_threshold()\n"
+             "main(['options'])\n"
+             "after_main = gc.get_threshold()\n"
+             "sys.argv = ['watchbot-cfn', 'options']\n"
+             "code = console()\n"
+             "print(json.dumps([before, after_main, gc.get_threshold(), gc.get_freeze_count(), code, GC_EVERY]),"
+             " file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    before, after_main, after_console, frozen, code, every = json.loads(result.stderr.splitlines()[-1])
+    assert after_main == before and code == 0
+    assert after_console == [every, *before[1:]] and frozen > 0
+
+
 def test_version():
     from watchbot_cfn import __version__
 

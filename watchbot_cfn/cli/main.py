@@ -122,7 +122,7 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
 def _named_command(argv: Sequence[str]) -> list[str]:
     """The command the arguments name (the first word that is one), so only its module is imported.
 
-    None when ``--help`` comes first: the top-level help then lists every command.
+    Nothing when ``--help`` comes first: the top-level help then lists every command.
     """
     for word in argv:
         if word in ("-h", "--help"):
