@@ -1,7 +1,7 @@
 """Every option of ``watchbot_cfn.template()``, declared once as data.
 
-Each option is a field (``records.field``) whose metadata holds an :class:`OptionSpec`:
-its doc line, default, what it accepts (a constraint from ``constraints.py``
+Each option is a field (``records.field``) whose metadata holds what becomes its
+:class:`OptionSpec`: its doc line, default, what it accepts (a constraint from ``constraints.py``
 whose bounds code can read), whether an intrinsic may stand in for it, which
 capacities it applies to, and its original Watchbot name. Options that set a
 watcher variable take their kind, bounds and default from that variable's row
